@@ -1,0 +1,5 @@
+"""``python -m ionledger`` runs the CLI."""
+
+from ionledger.cli import main
+
+main()

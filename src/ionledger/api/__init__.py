@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): a thin edge over the services."""

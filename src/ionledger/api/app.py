@@ -1,0 +1,108 @@
+"""The FastAPI application. Errors render as RFC 7807 problem details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from ionledger import __version__
+from ionledger.errors import IonLedgerError
+from ionledger.services.trace import Trace, trace
+from ionledger.settings import Settings
+from ionledger.store.open import open_store
+from ionledger.store.port import EventStore
+
+PROBLEM = "application/problem+json"
+
+
+def _battery_view(result: Trace) -> dict[str, Any]:
+    return {
+        "id": result.battery_id,
+        "battery": msgspec.to_builtins(result.battery) if result.battery else None,
+        "repurposedFrom": result.origins,
+        "genealogy": msgspec.to_builtins(result.genealogy),
+        "tests": msgspec.to_builtins(result.tests),
+        "eventCount": len(result.timeline),
+    }
+
+
+def _events_view(result: Trace) -> dict[str, Any]:
+    events = []
+    for entry in result.timeline:
+        doc = dict(entry.event)
+        doc["recordTime"] = entry.record_time
+        events.append(doc)
+    return {"id": result.battery_id, "events": events}
+
+
+class MsgspecResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
+
+def create_app(settings: Settings, *, store: EventStore | None = None) -> FastAPI:
+    """The API over ``store`` (opened from ``settings`` if not given)."""
+    state: dict[str, EventStore] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state["store"] = store or open_store(settings.database_url)
+        yield
+        if store is None:
+            state["store"].close()
+
+    app = FastAPI(
+        title="ionledger",
+        version=__version__,
+        description="The open system of record for traction batteries.",
+        lifespan=lifespan,
+        docs_url=None,  # served below from local assets: nothing may need the internet
+        redoc_url=None,
+    )
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ionledger API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.exception_handler(IonLedgerError)
+    async def _problem(_request: Request, exc: IonLedgerError) -> JSONResponse:
+        return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM)
+
+    @app.get("/health", summary="Liveness and store size")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "events": state["store"].count_events()}
+
+    @app.get(
+        "/batteries/{battery_id:path}/events",
+        summary="A battery's events, in time order",
+        response_class=MsgspecResponse,
+    )
+    def battery_events(battery_id: str) -> MsgspecResponse:
+        return MsgspecResponse(_events_view(trace(state["store"], battery_id)))
+
+    @app.get(
+        "/batteries/{battery_id:path}",
+        summary="A battery: state, genealogy, tests",
+        response_class=MsgspecResponse,
+    )
+    def battery(battery_id: str) -> MsgspecResponse:
+        return MsgspecResponse(_battery_view(trace(state["store"], battery_id)))
+
+    return app

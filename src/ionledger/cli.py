@@ -1,0 +1,249 @@
+"""The ``ionledger`` command line: a thin edge that reads arguments and the environment, calls the
+services, and renders their results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from ionledger.errors import IonLedgerError
+from ionledger.render import print_import_report, print_trace
+from ionledger.settings import Settings
+
+app = typer.Typer(
+    name="ionledger",
+    help="An open, verifiable system of record for traction batteries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///PATH or postgresql://...). "
+        "Default: $IONLEDGER_DATABASE_URL, else sqlite:///ionledger.db.",
+    ),
+]
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings.from_env(database_url=db)
+
+
+def _fail(exc: IonLedgerError) -> typer.Exit:
+    err.print(f"[red]error[/red] {escape(f'[{exc.code}]')} {escape(exc.message)}")
+    return typer.Exit(1 if exc.status < 500 else 2)
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create the store (or bring its schema up to date)."""
+    from ionledger.store.open import init_store, revision
+
+    settings = _settings(db)
+    try:
+        store = init_store(settings.database_url)
+        console.print(
+            f"store ready at {settings.database_url} (schema {revision(store)}, "
+            f"{store.count_events()} events)"
+        )
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write documents into.")],
+    batteries: Annotated[int, typer.Option("--batteries", min=1, help="Traction packs.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 1,
+) -> None:
+    """Write a synthetic fleet as EPCIS 2.0 JSON-LD documents, with truth.json and registry.json."""
+    from ionledger.sim.generator import generate as run
+
+    with Progress(
+        TextColumn("generating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} packs"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("packs", total=batteries)
+        result = run(
+            batteries=batteries,
+            seed=seed,
+            out=out,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    console.print(
+        f"wrote {result.events} events for {result.packs} packs to {out} "
+        f"({len(result.files)} files)"
+    )
+
+
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="EPCIS 2.0 JSON documents.", exists=True, dir_okay=False)
+    ],
+    proceed: Annotated[
+        bool,
+        typer.Option(
+            "--proceed",
+            help="Store the good events of a document that has bad ones (default: reject it all).",
+        ),
+    ] = False,
+    reporter: Annotated[
+        str,
+        typer.Option(
+            "--as", help="Reporting enterprise, for events that do not name one (ion:reportedBy)."
+        ),
+    ] = "local",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON report per document on stdout.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import documents: each is checked event by event; errors name the event, field and rule."""
+    from ionledger.services.importer import Importer
+    from ionledger.store.open import open_store
+
+    settings = _settings(db)
+    failed = False
+    try:
+        store = open_store(settings.database_url)
+        importer = Importer(store, settings, reporter=reporter)
+        for path in files:
+            size = path.stat().st_size
+            with (
+                Progress(
+                    TextColumn(path.name),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar,
+                path.open("rb") as fh,
+            ):
+                task = bar.add_task("import", total=size)
+
+                def advance(done: int, task: TaskID = task, bar: Progress = bar) -> None:
+                    bar.update(task, completed=done)
+
+                report = importer.import_stream(
+                    fh, source=str(path), proceed=proceed, progress=advance
+                )
+            if as_json:
+                typer.echo(msgspec.json.encode(report.as_dict()).decode())
+            else:
+                print_import_report(console, report)
+            failed |= not report.ok
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def trace(
+    code: Annotated[str, typer.Argument(help="GB/T 34014 code, EPC URN, Digital Link or VIN URN.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    db: DbOption = None,
+) -> None:
+    """The full history and genealogy of a battery, as a timeline."""
+    from ionledger.services.trace import trace as run
+    from ionledger.store.open import open_store
+
+    try:
+        store = open_store(_settings(db).database_url)
+        result = run(store, code)
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(msgspec.json.encode(result).decode())
+    else:
+        print_trace(console, result)
+
+
+@app.command()
+def rebuild(db: DbOption = None) -> None:
+    """Recompute every projection from the stored events."""
+    from ionledger.services.rebuild import rebuild as run
+    from ionledger.store.open import open_store
+
+    try:
+        store = open_store(_settings(db).database_url)
+        count = run(store)
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    console.print(f"rebuilt projections from {count} events")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    from ionledger.api.server import run_server
+
+    run_server(_settings(db), host=host, port=port)
+
+
+@app.command()
+def demo(
+    batteries: Annotated[int, typer.Option(help="Traction packs to simulate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+    workdir: Annotated[Path, typer.Option(help="Where the demo store and data go.")] = Path(
+        "demo-data"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load, then exit.")] = False,
+) -> None:
+    """Init a store, generate a province-scale fleet, import it, and serve the API."""
+    from ionledger.services.demo import prepare_demo
+
+    try:
+        settings, example = prepare_demo(workdir, batteries=batteries, seed=seed, console=console)
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]ionledger demo[/bold] - store: {settings.database_url}")
+    console.print(f"  API docs:      {base}/docs")
+    console.print(f"  a battery:     {base}/batteries/{example}")
+    console.print(f"  its events:    {base}/batteries/{example}/events")
+    console.print(
+        f"  on the CLI:    .venv/bin/ionledger trace {example} --db {settings.database_url}"
+    )
+    if not no_serve:
+        from ionledger.api.server import run_server
+
+        run_server(settings, host=host, port=port)
+
+
+def main() -> None:
+    app(prog_name="ionledger")

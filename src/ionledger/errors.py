@@ -1,0 +1,105 @@
+"""One error base for the whole package.
+
+Every error carries a stable ``code`` (for machines and docs), an HTTP ``status`` (for the API's
+RFC 7807 problem details) and a readable message. The hierarchy::
+
+    IonLedgerError
+    ├── ValidationError            400  bad input: nothing was changed
+    │   ├── InvalidIdentifier          a GS1 key, EPC URN, Digital Link URI or VIN is malformed
+    │   │   └── InvalidBatteryCode     a GB/T 34014 code broke a rule at a position
+    │   ├── InvalidEvent               one event in a document broke a rule (index, field, reason)
+    │   └── InvalidDocument            the document as a whole is unreadable or rejected
+    ├── NotFound                   404  no such battery / event
+    ├── ConflictError              409  e.g. the store is already initialised
+    └── StoreError                 500  a storage backend failed (driver errors are translated here)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class IonLedgerError(Exception):
+    """Base of every error raised by ionledger."""
+
+    code: ClassVar[str] = "ionledger.error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> dict[str, Any]:
+        """Machine-readable fields beyond the message (rendered into problem details)."""
+        return {}
+
+    def problem(self) -> dict[str, Any]:
+        """RFC 7807 problem details."""
+        return {
+            "type": f"urn:ionledger:error:{self.code}",
+            "title": type(self).__name__,
+            "status": self.status,
+            "detail": self.message,
+            **self.details(),
+        }
+
+
+class ValidationError(IonLedgerError):
+    code = "validation"
+    status = 400
+
+
+class InvalidIdentifier(ValidationError):
+    code = "identifier"
+
+
+class InvalidBatteryCode(InvalidIdentifier):
+    """A GB/T 34014 code is malformed: says where (1-based position), which field and which rule."""
+
+    code = "battery-code"
+
+    def __init__(self, text: str, *, position: int, field: str, rule: str) -> None:
+        self.text = text
+        self.position = position
+        self.field = field
+        self.rule = rule
+        super().__init__(f"invalid GB/T 34014 code {text!r}: position {position} ({field}): {rule}")
+
+    def details(self) -> dict[str, Any]:
+        return {"position": self.position, "field": self.field, "rule": self.rule}
+
+
+class InvalidEvent(ValidationError):
+    """One event broke a rule. ``index`` is the 0-based position of the event in its document."""
+
+    code = "event"
+
+    def __init__(self, reason: str, *, index: int | None = None, field: str = "") -> None:
+        self.index = index
+        self.field = field
+        self.reason = reason
+        where = f"event {index}" if index is not None else "event"
+        at = f", field {field!r}" if field else ""
+        super().__init__(f"{where}{at}: {reason}")
+
+    def details(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+class InvalidDocument(ValidationError):
+    code = "document"
+
+
+class NotFound(IonLedgerError):
+    code = "not-found"
+    status = 404
+
+
+class ConflictError(IonLedgerError):
+    code = "conflict"
+    status = 409
+
+
+class StoreError(IonLedgerError):
+    code = "store"
+    status = 500

@@ -1,0 +1,1 @@
+"""Use cases: the capture pipeline, rebuild, trace."""

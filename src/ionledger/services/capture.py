@@ -1,0 +1,174 @@
+"""One event through the capture pipeline: decode, check, normalise identifiers, prepare to store.
+
+Everything here is per event and pure; the importer does the batching and the writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import msgspec
+
+from ionledger.domain.gbt34014 import CODE_PATTERN, VALID_DATES, is_valid_code
+from ionledger.domain.identity import GRAI_LINK_PREFIX, SGTIN_LINK_PREFIX, canonical_id
+from ionledger.domain.vocabulary import (
+    GBT_URN_PREFIX,
+    bare_biz_step,
+    stage_of,
+)
+from ionledger.epcis.checks import event_errors
+from ionledger.epcis.codec import decode_event
+from ionledger.epcis.model import (
+    AggregationEvent,
+    AssociationEvent,
+    Event,
+    ObjectEvent,
+    TransactionEvent,
+    TransformationEvent,
+)
+from ionledger.epcis.times import utc_key
+from ionledger.errors import InvalidEvent, InvalidIdentifier
+from ionledger.services.projector import EventFacts
+from ionledger.store.port import PreparedEvent, StoredEvent
+
+# Until the EPCIS issue brings the CBV 2.0 event hash ID, events without an eventID are keyed by
+# this placeholder: SHA-256 over the event's JSON with sorted keys, minus eventID and recordTime.
+PLACEHOLDER_HASH_VERSION = "ionledger-placeholder-1"
+_KINDS = {"P": "pack", "M": "module", "C": "cell"}
+_GBT_PREFIX_LEN = len(GBT_URN_PREFIX)
+_GBT_URN_LIST = re.compile(f"(?:{re.escape(GBT_URN_PREFIX)}{CODE_PATTERN}\n)+")
+
+
+@dataclass(slots=True)
+class Accepted:
+    index: int
+    prepared: PreparedEvent
+    facts: EventFacts
+
+
+def placeholder_hash(raw: bytes) -> str:
+    body = msgspec.json.decode(raw)
+    body.pop("eventID", None)
+    body.pop("recordTime", None)
+    digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+    return f"ni:///sha-256;{digest}?ver={PLACEHOLDER_HASH_VERSION}"
+
+
+class _Ids:
+    """Canonicalises the identifiers of one event, remembering which are batteries."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.kinds: dict[str, tuple[str, str | None]] = {}
+        self.mentioned: dict[str, None] = {}
+        self.errors: list[InvalidEvent] = []
+
+    def one(self, uri: str | None, field: str) -> str | None:
+        if uri is None:
+            return None
+        if uri.startswith(GBT_URN_PREFIX):  # fast path: nearly every ID ionledger sees
+            code = uri[_GBT_PREFIX_LEN:]
+            if is_valid_code(code):
+                self.kinds[code] = (_KINDS[code[3]], code[:3])
+                self.mentioned[code] = None
+                return code
+        try:
+            cid = canonical_id(uri)
+        except InvalidIdentifier as exc:
+            self.errors.append(InvalidEvent(exc.message, index=self.index, field=field))
+            return None
+        if len(cid) == 24 and ":" not in cid:  # a bare GB/T 34014 code, validated
+            self.kinds[cid] = (_KINDS[cid[3]], cid[:3])
+        elif cid.startswith((SGTIN_LINK_PREFIX, GRAI_LINK_PREFIX)):
+            # A GS1-keyed battery; its Digital Link does not say where the company prefix ends.
+            self.kinds[cid] = ("item", None)
+        self.mentioned[cid] = None
+        return cid
+
+    def many(self, uris: list[str] | None, field: str) -> list[str]:
+        if not uris:
+            return []
+        if _GBT_URN_LIST.fullmatch("\n".join(uris) + "\n"):
+            # Fast path: a list of GB/T URNs (a module's cells), checked by one regex call.
+            codes = [uri[_GBT_PREFIX_LEN:] for uri in uris]
+            if all(code[14:17] in VALID_DATES for code in codes):
+                kinds = self.kinds
+                for code in codes:
+                    kinds[code] = (_KINDS[code[3]], code[:3])
+                self.mentioned.update(dict.fromkeys(codes))
+                return codes
+        out: list[str] = []
+        for i, uri in enumerate(uris):
+            cid = self.one(uri, f"{field}[{i}]")
+            if cid is not None:
+                out.append(cid)
+        return out
+
+
+def facts_of(
+    event: Event, index: int, *, event_time: str, reporter: str
+) -> tuple[EventFacts, list[InvalidEvent]]:
+    ids = _Ids(index)
+    action = getattr(event, "action", None)
+    facts = EventFacts(
+        event_type=type(event).__name__,
+        event_time=event_time,
+        reporter=reporter,
+        stage=stage_of(event.biz_step, action),
+        action=action,
+    )
+    if isinstance(event, ObjectEvent | TransactionEvent):
+        facts.epcs = ids.many(event.epc_list, "epcList")
+    if isinstance(event, AggregationEvent | AssociationEvent | TransactionEvent):
+        facts.parent = ids.one(event.parent_id, "parentID")
+    if isinstance(event, AggregationEvent | AssociationEvent):
+        facts.children = ids.many(event.child_epcs, "childEPCs")
+    if isinstance(event, TransformationEvent):
+        facts.inputs = ids.many(event.input_epc_list, "inputEPCList")
+        facts.outputs = ids.many(event.output_epc_list, "outputEPCList")
+    if isinstance(event, ObjectEvent | TransformationEvent) and event.ilmd:
+        facts.ilmd = event.ilmd
+    for element in event.sensor_element_list or ():
+        for report in element.sensor_report:
+            if report.value is not None:
+                facts.measurements.append((report.type, float(report.value), report.uom))
+    facts.province = event.province  # checked by event_errors
+    facts.battery_kinds = ids.kinds
+    facts.mentioned = ids.mentioned
+    return facts, ids.errors
+
+
+def accept(raw: bytes, index: int, *, default_reporter: str) -> Accepted | list[InvalidEvent]:
+    """The prepared event, or every error found in it."""
+    try:
+        event = decode_event(raw, index)
+    except InvalidEvent as exc:
+        return [exc]
+    errors = event_errors(event, index, size=len(raw))
+    if errors:
+        return errors
+    assert event.event_time is not None  # event_errors guarantees it
+    reporter = event.reported_by or default_reporter  # a blank one is refused by event_errors
+    facts, errors = facts_of(event, index, event_time=utc_key(event.event_time), reporter=reporter)
+    if errors:
+        return errors
+    identity = event.event_id or placeholder_hash(raw)
+    prepared = PreparedEvent(
+        identity=identity,
+        hash_id=None,
+        event_type=facts.event_type,
+        event_time=facts.event_time,
+        reporter=reporter,
+        biz_step=bare_biz_step(event.biz_step),
+        doc=msgspec.json.format(raw, indent=-1),
+    )
+    return Accepted(index, prepared, facts)
+
+
+def facts_of_stored(stored: StoredEvent) -> EventFacts:
+    """Facts of an event already in the store (it was checked when it was accepted)."""
+    event = decode_event(stored.doc, stored.seq)
+    facts, _ = facts_of(event, stored.seq, event_time=stored.event_time, reporter=stored.reporter)
+    return facts

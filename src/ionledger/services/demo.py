@@ -1,0 +1,73 @@
+"""``ionledger demo``: a store with a province-scale simulated fleet in it, ready to explore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ionledger.errors import IonLedgerError
+from ionledger.services.importer import Importer
+from ionledger.settings import Settings
+from ionledger.store.open import init_store
+from ionledger.store.port import EventStore
+
+
+def _example(store: EventStore) -> str:
+    """A pack with a long history, to point the user at."""
+    example = store.busiest_battery(kind="pack")
+    if example is None:
+        raise IonLedgerError("the demo store holds no packs")
+    return example
+
+
+def prepare_demo(
+    workdir: Path, *, batteries: int, seed: int, console: Console
+) -> tuple[Settings, str]:
+    """Init, generate and import (each step skipped when already done); returns an example ID."""
+    from ionledger.sim.generator import generate
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(database_url=f"sqlite:///{workdir / 'ionledger.db'}")
+    store = init_store(settings.database_url)
+    try:
+        if store.count_events() > 0:
+            console.print(f"reusing the demo store in {workdir} ({store.count_events()} events)")
+            return settings, _example(store)
+        fleet = workdir / f"fleet-{batteries}-{seed}"
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("simulating packs", total=batteries)
+            result = generate(
+                batteries=batteries,
+                seed=seed,
+                out=fleet,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+            importer = Importer(store, settings)
+            total = sum(path.stat().st_size for path in result.documents)
+            load = bar.add_task("importing events", total=total)
+            done = 0
+            for path in result.documents:
+
+                def advance(n: int, base: int = done) -> None:
+                    bar.update(load, completed=base + n)
+
+                with open(path, "rb") as fh:
+                    report = importer.import_stream(fh, source=str(path), progress=advance)
+                if not report.ok:
+                    raise IonLedgerError(
+                        f"demo import of {path} failed: "
+                        f"{report.document_error or report.errors[:3]}"
+                    )
+                done += path.stat().st_size
+        console.print(f"loaded {result.events} events for {result.packs} packs")
+        return settings, _example(store)
+    finally:
+        store.close()

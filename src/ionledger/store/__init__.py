@@ -1,0 +1,1 @@
+"""Persistence: a storage port with SQLite (embedded default) and PostgreSQL adapters."""

@@ -1,0 +1,211 @@
+"""The storage port: what the services need from a store, whatever the database.
+
+A store is written through a :class:`Writer`, one open transaction holding the store's single
+writer lock (so that ``seq`` stays gapless). Everything a writer did becomes visible, and durable,
+at :meth:`Writer.commit`; an exception (or a killed process) leaves the store as at the last commit.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+
+@dataclass(slots=True)
+class PreparedEvent:
+    """An accepted event, ready to be stored (seq and record time are assigned by the writer)."""
+
+    identity: str  # eventID, else the content hash ID (de-duplication key)
+    hash_id: str | None
+    event_type: str
+    event_time: str  # UTC, fixed width: see ionledger.epcis.times
+    reporter: str
+    biz_step: str | None
+    doc: bytes  # compact JSON of the event
+
+
+@dataclass(slots=True)
+class BatteryDelta:
+    """What one batch says about one battery; merged into the stored row by fixed rules."""
+
+    id: str
+    first_seen: str
+    event_count: int = 0
+    kind: str | None = None
+    chemistry: str | None = None
+    category: str | None = None
+    rated_energy_kwh: float | None = None
+    capacity_ah: float | None = None
+    mass_kg: float | None = None
+    manufacturer: str | None = None
+    state: str | None = None
+    state_key: tuple[str, int] | None = None
+    custodian: str | None = None
+    custodian_key: tuple[str, int] | None = None
+    province: str | None = None
+    province_key: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeOp:
+    """Add an edge, close one (child and parent given) or close all of a parent's (child None)."""
+
+    op: str  # "add" | "remove"
+    child: str | None
+    parent: str
+    relation: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TestRow:
+    battery_id: str
+    seq: int
+    event_time: str
+    soh_pct: float | None
+    capacity_ah: float | None
+    resistance_ohm: float | None
+
+
+@dataclass(slots=True)
+class ProjectionDelta:
+    batteries: dict[str, BatteryDelta] = field(default_factory=dict)
+    edges: list[EdgeOp] = field(default_factory=list)
+    tests: list[TestRow] = field(default_factory=list)
+    links: list[tuple[str, int]] = field(default_factory=list)  # (mentioned id, seq): trace index
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    identity: str
+    event_type: str
+    event_time: str
+    record_time: str
+    reporter: str
+    biz_step: str | None
+    doc: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryRow:
+    id: str
+    kind: str | None
+    chemistry: str | None
+    category: str | None
+    rated_energy_kwh: float | None
+    capacity_ah: float | None
+    mass_kg: float | None
+    manufacturer: str | None
+    first_seen: str
+    state: str | None
+    custodian: str | None
+    province: str | None
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    child: str
+    parent: str
+    relation: str
+    added_seq: int
+    removed_seq: int | None
+
+
+class Writer(abc.ABC):
+    """One write transaction under the store's writer lock."""
+
+    next_seq: int
+
+    @abc.abstractmethod
+    def existing(self, identities: Sequence[str]) -> dict[str, int]:
+        """Identity -> seq of those already stored (committed, or written by this writer)."""
+
+    @abc.abstractmethod
+    def append(self, events: Sequence[PreparedEvent], record_time: str) -> int:
+        """Store events with consecutive seqs; return the first seq."""
+
+    @abc.abstractmethod
+    def apply(self, delta: ProjectionDelta) -> None:
+        """Merge a projection delta into the projection tables."""
+
+    @abc.abstractmethod
+    def reset_projections(self) -> None:
+        """Empty every projection table (for rebuild)."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make everything so far durable, and go on in a new transaction."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Discard everything since the last commit, and go on in a new transaction."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Roll back what is uncommitted and release the lock."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class EventStore(abc.ABC):
+    """The storage port."""
+
+    url: str
+
+    @abc.abstractmethod
+    def writer(self) -> Writer: ...
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the reads inside on one connection and one snapshot (a consistent view)."""
+        yield
+
+    @abc.abstractmethod
+    def count_events(self) -> int: ...
+
+    @abc.abstractmethod
+    def iter_events(self, *, batch: int = 10_000) -> Iterator[list[StoredEvent]]:
+        """Every stored event in seq order, in batches."""
+
+    @abc.abstractmethod
+    def events_for(self, battery_ids: Iterable[str]) -> list[StoredEvent]:
+        """Events mentioning any of these batteries, in (event_time, seq) order."""
+
+    @abc.abstractmethod
+    def event(self, identity: str) -> StoredEvent | None: ...
+
+    @abc.abstractmethod
+    def battery(self, battery_id: str) -> BatteryRow | None: ...
+
+    @abc.abstractmethod
+    def edges_of(self, battery_ids: Iterable[str]) -> list[Edge]:
+        """Edges where any of these is child or parent."""
+
+    @abc.abstractmethod
+    def test_results(self, battery_id: str) -> list[TestRow]: ...
+
+    @abc.abstractmethod
+    def busiest_battery(self, *, kind: str) -> str | None:
+        """The battery of this kind with the most events (an example worth showing)."""
+
+    @abc.abstractmethod
+    def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every projection table's rows, sorted: used to prove rebuild reproduces them."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,103 @@
+"""The relational schema, shared by both adapters (the migrations create exactly this).
+
+``events`` is the immutable record. Everything else here is a projection: derived from events,
+dropped and recomputed by ``ionledger rebuild``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# seq is assigned by the store under the writer lock: gapless, 0-based, in acceptance order.
+# leaf_index is reserved for the verifiable log (its position as a Merkle leaf).
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("identity", Text, nullable=False, unique=True),
+    Column("hash_id", Text, nullable=True),
+    Column("event_type", String(32), nullable=False),
+    Column("event_time", String(32), nullable=False),  # UTC, fixed-width ISO 8601 (sortable)
+    Column("record_time", String(32), nullable=False),
+    Column("reporter", Text, nullable=False),
+    Column("biz_step", Text, nullable=True),
+    Column("leaf_index", BigInteger, nullable=True, unique=True),
+    Column("doc", LargeBinary, nullable=False),  # the event as compact JSON, as received
+)
+
+# Which batteries (and vehicles) an event mentions: the index behind `trace`.
+event_batteries = Table(
+    "event_batteries",
+    metadata,
+    Column("battery_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("battery_id", "seq", name="pk_event_batteries"),
+    sqlite_with_rowid=False,
+)
+
+# Current state of each battery. Each "latest" field carries the (time, seq) key that chose it,
+# so that merging batches in any grouping gives the same row (rebuild reproduces it exactly).
+batteries = Table(
+    "batteries",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", String(16), nullable=True),  # pack / module / cell
+    Column("chemistry", String(16), nullable=True),
+    Column("category", String(16), nullable=True),
+    Column("rated_energy_kwh", Float, nullable=True),
+    Column("capacity_ah", Float, nullable=True),
+    Column("mass_kg", Float, nullable=True),
+    Column("manufacturer", String(8), nullable=True),
+    Column("first_seen", String(32), nullable=False),
+    Column("state", String(16), nullable=True),
+    Column("state_time", String(32), nullable=True),
+    Column("state_seq", BigInteger, nullable=True),
+    Column("custodian", Text, nullable=True),
+    Column("custodian_time", String(32), nullable=True),
+    Column("custodian_seq", BigInteger, nullable=True),
+    Column("province", String(8), nullable=True),
+    Column("province_time", String(32), nullable=True),
+    Column("province_seq", BigInteger, nullable=True),
+    Column("event_count", Integer, nullable=False),
+)
+
+# cell -> module -> pack -> vehicle (component / installed_in) and repurposed -> original.
+genealogy = Table(
+    "genealogy",
+    metadata,
+    Column("child", Text, nullable=False),
+    Column("parent", Text, nullable=False),
+    Column("relation", String(16), nullable=False),
+    Column("added_seq", BigInteger, nullable=False),
+    Column("removed_seq", BigInteger, nullable=True),
+    PrimaryKeyConstraint("child", "parent", "added_seq", name="pk_genealogy"),
+)
+Index("ix_genealogy_parent", genealogy.c.parent)
+
+test_results = Table(
+    "test_results",
+    metadata,
+    Column("battery_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("event_time", String(32), nullable=False),
+    Column("soh_pct", Float, nullable=True),
+    Column("capacity_ah", Float, nullable=True),
+    Column("resistance_ohm", Float, nullable=True),
+    PrimaryKeyConstraint("battery_id", "seq", name="pk_test_results"),
+)
+
+PROJECTIONS = (event_batteries, batteries, genealogy, test_results)

@@ -1,0 +1,374 @@
+"""The SQL adapter base shared by SQLite and PostgreSQL.
+
+SQLAlchemy provides the engine, pooling and migrations; the SQL itself is plain text, the same
+for both databases, written with ``?`` placeholders and rewritten for drivers that use ``%s``.
+Writes use the driver's own bulk paths (``executemany`` / ``COPY``): they are the hot path.
+"""
+
+from __future__ import annotations
+
+import abc
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from itertools import groupby
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ionledger.errors import StoreError
+from ionledger.store import schema
+from ionledger.store.port import (
+    BatteryDelta,
+    BatteryRow,
+    Edge,
+    EventStore,
+    PreparedEvent,
+    ProjectionDelta,
+    StoredEvent,
+    TestRow,
+    Writer,
+)
+
+# Driver errors become our own at this boundary, saying what we were doing (eventsourcing's
+# practice): sqlite3 and psycopg both derive theirs from the DBAPI's Error, SQLAlchemy wraps them.
+_DRIVER_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
+
+
+@contextmanager
+def translating(action: str) -> Iterator[None]:
+    try:
+        yield
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"{action} failed: {type(exc).__name__}: {exc}".strip()) from exc
+
+
+_ATTRS = (
+    "kind",
+    "chemistry",
+    "category",
+    "rated_energy_kwh",
+    "capacity_ah",
+    "mass_kg",
+    "manufacturer",
+)
+_LATEST = ("state", "custodian", "province")
+
+
+def _newer(name: str) -> str:
+    # (time, seq) of the incoming value beats the stored one: later event time, then later seq.
+    t, s = f"{name}_time", f"{name}_seq"
+    return (
+        f"excluded.{t} IS NOT NULL AND (batteries.{t} IS NULL OR excluded.{t} > batteries.{t}"
+        f" OR (excluded.{t} = batteries.{t} AND excluded.{s} > batteries.{s}))"
+    )
+
+
+def _battery_upsert_sql() -> str:
+    cols = ["id", *_ATTRS, "first_seen"]
+    for name in _LATEST:
+        cols += [name, f"{name}_time", f"{name}_seq"]
+    cols.append("event_count")
+    sets = [f"{a} = COALESCE(batteries.{a}, excluded.{a})" for a in _ATTRS]
+    sets.append(
+        "first_seen = CASE WHEN excluded.first_seen < batteries.first_seen"
+        " THEN excluded.first_seen ELSE batteries.first_seen END"
+    )
+    for name in _LATEST:
+        for col in (name, f"{name}_time", f"{name}_seq"):
+            sets.append(
+                f"{col} = CASE WHEN {_newer(name)} THEN excluded.{col} ELSE batteries.{col} END"
+            )
+    sets.append("event_count = batteries.event_count + excluded.event_count")
+    return (
+        f"INSERT INTO batteries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        f" ON CONFLICT (id) DO UPDATE SET {', '.join(sets)}"
+    )
+
+
+def _battery_params(d: BatteryDelta) -> tuple[Any, ...]:
+    # Spelled out (no getattr loop): this runs for every battery row of every batch.
+    s, c, p = d.state_key, d.custodian_key, d.province_key
+    return (
+        d.id, d.kind, d.chemistry, d.category, d.rated_energy_kwh, d.capacity_ah, d.mass_kg,
+        d.manufacturer, d.first_seen,
+        d.state, s[0] if s else None, s[1] if s else None,
+        d.custodian, c[0] if c else None, c[1] if c else None,
+        d.province, p[0] if p else None, p[1] if p else None,
+        d.event_count,
+    )  # fmt: skip
+
+
+BATTERY_UPSERT = _battery_upsert_sql()
+EDGE_REMOVE = (
+    "UPDATE genealogy SET removed_seq = ? WHERE child = ? AND parent = ?"
+    " AND relation = ? AND removed_seq IS NULL"
+)
+EDGE_REMOVE_ALL = (
+    "UPDATE genealogy SET removed_seq = ? WHERE parent = ? AND relation = ? AND removed_seq IS NULL"
+)
+EDGE_COLUMNS = ("child", "parent", "relation", "added_seq")
+TEST_COLUMNS = ("battery_id", "seq", "event_time", "soh_pct", "capacity_ah", "resistance_ohm")
+EVENT_COLUMNS = (
+    "seq",
+    "identity",
+    "hash_id",
+    "event_type",
+    "event_time",
+    "record_time",
+    "reporter",
+    "biz_step",
+    "doc",
+)
+
+
+class SqlWriter(Writer):
+    """A writer over one DBAPI connection; subclasses supply locking and bulk inserts."""
+
+    def __init__(self, conn: Any, paramstyle: Callable[[str], str]) -> None:
+        self._conn = conn
+        self._sql = paramstyle
+        self._closed = False
+        self._begin()
+
+    # -- database specifics ------------------------------------------------------------------
+    @abc.abstractmethod
+    def _lock(self) -> None:
+        """Begin a transaction holding the single-writer lock."""
+
+    @abc.abstractmethod
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Bulk-insert plain rows (the database's fastest way)."""
+
+    def _upsert_batteries(self, rows: list[tuple[Any, ...]]) -> None:
+        self._many(BATTERY_UPSERT, rows)
+
+    @abc.abstractmethod
+    def _existing(self, identities: Sequence[str]) -> list[tuple[str, int]]: ...
+
+    # -- shared ------------------------------------------------------------------------------
+    def _end(self, *, commit: bool) -> None:
+        """Commit or roll back the open transaction."""
+        if commit:
+            self._conn.commit()
+        else:
+            self._conn.rollback()
+
+    def _begin(self) -> None:
+        with translating("taking the writer lock"):
+            self._lock()
+            cur = self._conn.cursor()
+            cur.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM events")
+            self.next_seq = int(cur.fetchone()[0])
+
+    def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            self._conn.cursor().executemany(self._sql(sql), rows)
+
+    def existing(self, identities: Sequence[str]) -> dict[str, int]:
+        with translating("looking up stored events"):
+            return dict(self._existing(identities)) if identities else {}
+
+    def append(self, events: Sequence[PreparedEvent], record_time: str) -> int:
+        first = self.next_seq
+        rows = [
+            (
+                seq,
+                ev.identity,
+                ev.hash_id,
+                ev.event_type,
+                ev.event_time,
+                record_time,
+                ev.reporter,
+                ev.biz_step,
+                ev.doc,
+            )
+            for seq, ev in enumerate(events, start=first)
+        ]
+        with translating("storing events"):
+            self._insert("events", EVENT_COLUMNS, rows)
+        self.next_seq = first + len(rows)
+        return first
+
+    def apply(self, delta: ProjectionDelta) -> None:
+        with translating("updating projections"):
+            self._apply(delta)
+
+    def _apply(self, delta: ProjectionDelta) -> None:
+        if delta.links:
+            self._insert("event_batteries", ("battery_id", "seq"), delta.links)
+        if delta.batteries:
+            self._upsert_batteries([_battery_params(d) for d in delta.batteries.values()])
+        # Edge operations keep their order: runs of the same kind are written together.
+        for kind, run in groupby(delta.edges, key=lambda e: (e.op, e.child is None)):
+            ops = list(run)
+            if kind[0] == "add":
+                rows = [(e.child, e.parent, e.relation, e.seq) for e in ops]
+                self._insert("genealogy", EDGE_COLUMNS, rows)
+            elif kind[1]:
+                self._many(EDGE_REMOVE_ALL, [(e.seq, e.parent, e.relation) for e in ops])
+            else:
+                self._many(EDGE_REMOVE, [(e.seq, e.child, e.parent, e.relation) for e in ops])
+        if delta.tests:
+            tests = [
+                (t.battery_id, t.seq, t.event_time, t.soh_pct, t.capacity_ah, t.resistance_ohm)
+                for t in delta.tests
+            ]
+            self._insert("test_results", TEST_COLUMNS, tests)
+
+    def reset_projections(self) -> None:
+        with translating("emptying projections"):
+            cur = self._conn.cursor()
+            for table in schema.PROJECTIONS:
+                cur.execute(f"DELETE FROM {table.name}")
+
+    def commit(self) -> None:
+        with translating("commit"):
+            self._end(commit=True)
+        self._begin()
+
+    def rollback(self) -> None:
+        with translating("rollback"):
+            self._end(commit=False)
+        self._begin()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._end(commit=False)
+            except _DRIVER_ERRORS:
+                pass  # closing a broken connection: nothing left to roll back
+            finally:
+                self._conn.close()
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        seq=row.seq,
+        identity=row.identity,
+        event_type=row.event_type,
+        event_time=row.event_time,
+        record_time=row.record_time,
+        reporter=row.reporter,
+        biz_step=row.biz_step,
+        doc=bytes(row.doc),
+    )
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+_EVENT_FIELDS = ", ".join(f.name for f in fields(StoredEvent))
+_BATTERY_FIELDS = ", ".join(f.name for f in fields(BatteryRow))
+
+
+class SqlStore(EventStore):
+    """Reads on the engine's pooled connections; subclasses make the engine and the writer."""
+
+    def __init__(self, url: str, engine: Engine, paramstyle: Callable[[str], str]) -> None:
+        self.url = url
+        self.engine = engine
+        self.paramstyle = paramstyle  # our "?" placeholders in the driver's style
+        self._local = threading.local()  # the connection pinned by reading(), per thread
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None:
+            yield  # already inside reading(): share its connection
+            return
+        with translating(f"reading {self.url}"), self.engine.connect() as conn, conn.begin():
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        pinned: Connection | None = getattr(self._local, "conn", None)
+        if pinned is not None:
+            with translating(f"reading {self.url}"):
+                yield pinned
+            return
+        with translating(f"reading {self.url}"), self.engine.connect() as conn:
+            yield conn
+
+    def count_events(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM events")).scalar_one())
+
+    def iter_events(self, *, batch: int = 10_000) -> Iterator[list[StoredEvent]]:
+        start = 0
+        while True:
+            rows = self._rows(
+                f"SELECT {_EVENT_FIELDS} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+                [start, batch],
+            )
+            if not rows:
+                return
+            yield [_stored(r) for r in rows]
+            start = rows[-1].seq + 1
+
+    # The point reads behind trace and the API are written as plain SQL on the driver: building
+    # and caching SQLAlchemy statements costs several times the query itself.
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self._read() as conn:
+            return list(conn.exec_driver_sql(self.paramstyle(sql), tuple(params)).fetchall())
+
+    def events_for(self, battery_ids: Iterable[str]) -> list[StoredEvent]:
+        ids = list(battery_ids)
+        rows = self._rows(
+            f"SELECT {_EVENT_FIELDS} FROM events WHERE seq IN (SELECT seq FROM event_batteries"
+            f" WHERE battery_id IN ({_marks(ids)})) ORDER BY event_time, seq",
+            ids,
+        )
+        return [_stored(r) for r in rows]
+
+    def event(self, identity: str) -> StoredEvent | None:
+        rows = self._rows(f"SELECT {_EVENT_FIELDS} FROM events WHERE identity = ?", [identity])
+        return _stored(rows[0]) if rows else None
+
+    def battery(self, battery_id: str) -> BatteryRow | None:
+        rows = self._rows(f"SELECT {_BATTERY_FIELDS} FROM batteries WHERE id = ?", [battery_id])
+        return BatteryRow(*rows[0]) if rows else None
+
+    def edges_of(self, battery_ids: Iterable[str]) -> list[Edge]:
+        ids = list(battery_ids)
+        marks = _marks(ids)
+        rows = self._rows(
+            "SELECT child, parent, relation, added_seq, removed_seq FROM genealogy"
+            f" WHERE child IN ({marks}) OR parent IN ({marks}) ORDER BY added_seq, child",
+            ids + ids,
+        )
+        return [Edge(*r) for r in rows]
+
+    def test_results(self, battery_id: str) -> list[TestRow]:
+        rows = self._rows(
+            "SELECT battery_id, seq, event_time, soh_pct, capacity_ah, resistance_ohm"
+            " FROM test_results WHERE battery_id = ? ORDER BY seq",
+            [battery_id],
+        )
+        return [TestRow(*r) for r in rows]
+
+    def busiest_battery(self, *, kind: str) -> str | None:
+        b = schema.batteries.c
+        query = select(b.id).where(b.kind == kind).order_by(b.event_count.desc(), b.id).limit(1)
+        with self._read() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
+        out: dict[str, list[tuple[object, ...]]] = {}
+        with self._read() as conn:
+            for table in schema.PROJECTIONS:
+                rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+                out[table.name] = [tuple(r) for r in rows]
+        return out
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -39,6 +39,20 @@ def documents(directory: Path) -> list[Path]:
     return sorted(directory.glob("events-*.jsonld"))
 
 
+def import_files(importer: Any, files: list[str]) -> dict[str, Any]:
+    """Import documents with ``importer``, failing on any refused one; events, seconds, RSS."""
+    stored = 0
+    start = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as fh:
+            report = importer.import_stream(fh, source=path)
+        if not report.ok:
+            raise SystemExit(f"import failed: {path}: {report.document_error} {report.errors[:3]}")
+        stored += report.stored
+    seconds = time.perf_counter() - start
+    return {"events": stored, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
 def run_worker(script: str, *args: str) -> dict[str, Any]:
     """Run ``bench/<script> --worker ...`` in a fresh process; it prints one JSON line."""
     cmd = [sys.executable, str(ROOT / "bench" / script), "--worker", *args]

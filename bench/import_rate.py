@@ -25,13 +25,14 @@ from common import (
     documents,
     drop_pg_schema,
     fleet,
+    import_files,
     peak_rss_mb,
     pg_schema_url,
     run_worker,
     write_result,
 )
 
-TABLES = ("events", "event_batteries", "batteries", "genealogy", "test_results")
+TABLES = ("events", "event_batteries", "batteries", "genealogy", "test_results", "log_tiles")
 BATCH = 5_000
 
 
@@ -41,18 +42,9 @@ def worker_import(url: str, files: list[str]) -> dict[str, Any]:
     from ionledger.store.open import init_store
 
     store = init_store(url)
-    importer = Importer(store, Settings(database_url=url))
-    stored = 0
-    start = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as fh:
-            report = importer.import_stream(fh, source=path)
-        if not report.ok:
-            raise SystemExit(f"import failed: {path}: {report.document_error} {report.errors[:3]}")
-        stored += report.stored
-    seconds = time.perf_counter() - start
+    result = import_files(Importer(store, Settings(database_url=url)), files)
     store.close()
-    return {"events": stored, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+    return result
 
 
 def worker_floor_sqlite(src: str, dst: str) -> dict[str, Any]:

@@ -10,7 +10,21 @@ import sys
 import ionledger
 from conftest import ROOT
 
-COMMANDS = ["", "init", "generate", "import", "trace", "rebuild", "demo", "serve"]
+COMMANDS = [
+    "",
+    "init",
+    "generate",
+    "import",
+    "trace",
+    "rebuild",
+    "checkpoint",
+    "log-key",
+    "proof",
+    "verify-proof",
+    "verify",
+    "demo",
+    "serve",
+]
 START, END = "<!-- cli-start -->", "<!-- cli-end -->"
 
 

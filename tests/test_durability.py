@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from factory import code, lifecycle, write
+from ionledger.ledger.note import Signer
 from ionledger.services.rebuild import rebuild
+from ionledger.services.verify import verify_log
 from ionledger.store.open import init_store, open_store
 
 BATCH = 100
@@ -34,7 +36,15 @@ def _cmd(doc: Path, url: str, proceed: bool) -> list[str]:
 def _empty(url: str) -> None:
     store = open_store(url)
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
-        for table in ("events", "event_batteries", "batteries", "genealogy", "test_results"):
+        for table in (
+            "events",
+            "event_batteries",
+            "batteries",
+            "genealogy",
+            "test_results",
+            "log_tiles",
+            "log_checkpoints",
+        ):
             conn.exec_driver_sql(f"DELETE FROM {table}")
     store.close()
 
@@ -49,8 +59,11 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], events: int) -> None:
         store.close()
 
 
+_KEY = Signer.generate("ionledger.local").skey()
+
+
 def _env() -> dict[str, str]:
-    return {**os.environ, "IONLEDGER_BATCH_SIZE": str(BATCH)}
+    return {**os.environ, "IONLEDGER_BATCH_SIZE": str(BATCH), "IONLEDGER_LOG_KEY": _KEY}
 
 
 @pytest.mark.slow
@@ -102,6 +115,7 @@ def test_sigkill_at_random_points(store_url: str, tmp_path: Path, proceed: bool)
         before = store.projection_snapshot()
         rebuild(store)
         assert store.projection_snapshot() == before, "projections disagree with the events"
+        verify_log(store, Signer.from_skey(_KEY).verifier())  # the log covers exactly those
         store.close()
 
     done = subprocess.run(_cmd(doc, store_url, proceed), env=_env(), capture_output=True)

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from ionledger.errors import IonLedgerError
+from ionledger.ledger.note import Verifier
 from ionledger.render import print_import_report, print_trace
 from ionledger.settings import Settings
 
@@ -52,9 +53,18 @@ def _fail(exc: IonLedgerError) -> typer.Exit:
     return typer.Exit(1 if exc.status < 500 else 2)
 
 
+def _verifier(key: str) -> Verifier:
+    """A verifier key given as text, or as the path of a file holding it."""
+    from ionledger.ledger.note import Verifier
+
+    text = Path(key).read_text(encoding="utf-8") if Path(key).is_file() else key
+    return Verifier.from_vkey(text.strip())
+
+
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create the store (or bring its schema up to date)."""
+    from ionledger.services.log import start_log
     from ionledger.store.open import init_store, revision
 
     settings = _settings(db)
@@ -64,6 +74,10 @@ def init(db: DbOption = None) -> None:
             f"store ready at {settings.database_url} (schema {revision(store)}, "
             f"{store.count_events()} events)"
         )
+        signer, created = start_log(store, settings)
+        if created is not None:
+            console.print(f"log signing key created at {created} (mode 0600): keep it secret")
+        console.print(f"log public key: {signer.verifier().vkey()}")
         store.close()
     except IonLedgerError as exc:
         raise _fail(exc) from exc
@@ -124,13 +138,16 @@ def import_(
 ) -> None:
     """Import documents: each is checked event by event; errors name the event, field and rule."""
     from ionledger.services.importer import Importer
+    from ionledger.services.log import Checkpointer, load_signer
     from ionledger.store.open import open_store
 
     settings = _settings(db)
     failed = False
     try:
+        signer = load_signer(settings)  # before reading anything: a node without a key stops
         store = open_store(settings.database_url)
-        importer = Importer(store, settings, reporter=reporter)
+        checkpointer = Checkpointer(store, signer, interval=settings.checkpoint_interval)
+        importer = Importer(store, settings, reporter=reporter, checkpointer=checkpointer)
         for path in files:
             size = path.stat().st_size
             with (
@@ -199,6 +216,125 @@ def rebuild(db: DbOption = None) -> None:
     except IonLedgerError as exc:
         raise _fail(exc) from exc
     console.print(f"rebuilt projections from {count} events")
+
+
+@app.command()
+def checkpoint(db: DbOption = None) -> None:
+    """Print the log's latest signed checkpoint (a C2SP signed note)."""
+    from ionledger.services.log import checkpoint_of
+    from ionledger.store.open import open_store
+
+    try:
+        store = open_store(_settings(db).database_url)
+        latest = checkpoint_of(store)
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    typer.echo(latest.note, nl=False)
+
+
+@app.command("log-key")
+def log_key(db: DbOption = None) -> None:
+    """Print the log's public key (a signed-note verifier key), for verify-proof and auditors."""
+    from ionledger.services.log import load_signer
+
+    try:
+        typer.echo(load_signer(_settings(db)).verifier().vkey())
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def proof(
+    event_id: Annotated[str, typer.Argument(help="The event's identity (eventID or hash ID).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the proof bundle (JSON).")],
+    size: Annotated[
+        int | None, typer.Option("--size", help="Prove against the checkpoint of this size.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a self-contained proof bundle: the event, its leaf index, proof and checkpoint."""
+    from ionledger.services.log import inclusion
+    from ionledger.store.open import open_store
+
+    try:
+        store = open_store(_settings(db).database_url)
+        result = inclusion(store, event_id, size)
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    out.write_bytes(msgspec.json.format(msgspec.json.encode(result.bundle()), indent=2) + b"\n")
+    console.print(
+        f"wrote {out}: event {escape(event_id)} is leaf {result.leaf_index} of"
+        f" {result.tree_size}; check it with `ionledger verify-proof {out} --key PUBKEY`"
+    )
+
+
+@app.command("verify-proof")
+def verify_proof(
+    bundle: Annotated[Path, typer.Argument(help="A proof bundle from `ionledger proof`.")],
+    key: Annotated[
+        str, typer.Option("--key", help="The log's public key (vkey text, or a file holding it).")
+    ],
+) -> None:
+    """Check a proof bundle offline: it needs nothing but the bundle and the log's public key."""
+    from ionledger.errors import ValidationError
+    from ionledger.ledger.bundle import verify_bundle
+
+    try:
+        verifier = _verifier(key)
+        try:
+            data = msgspec.json.decode(bundle.read_bytes())
+        except (OSError, msgspec.DecodeError) as exc:
+            raise ValidationError(f"cannot read the bundle {bundle}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValidationError(f"{bundle} is not a JSON object")
+        check = verify_bundle(data, verifier)
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"[green]verified[/green]: event {escape(check.identity)} is leaf {check.leaf_index} of"
+        f" the log {escape(check.origin)} at size {check.tree_size}, signed by its key"
+    )
+
+
+@app.command()
+def verify(
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="Check checkpoints against this public key (vkey text or file); default: the"
+            " node's own key.",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Recompute the log from the stored events and check every tile and checkpoint."""
+    from ionledger.services.log import load_signer
+    from ionledger.services.verify import verify_log
+    from ionledger.store.open import open_store
+
+    settings = _settings(db)
+    try:
+        verifier = load_signer(settings).verifier() if key is None else _verifier(key)
+        store = open_store(settings.database_url)
+        with Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} events"),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("verify", total=store.count_events())
+            report = verify_log(store, verifier, progress=lambda n: bar.update(task, completed=n))
+        store.close()
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"[green]log verified[/green]: {report.events} events, {report.tiles} tiles and"
+        f" {report.checkpoints} checkpoints agree"
+    )
 
 
 @app.command()

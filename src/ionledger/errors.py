@@ -8,10 +8,14 @@ RFC 7807 problem details) and a readable message. The hierarchy::
     │   ├── InvalidIdentifier          a GS1 key, EPC URN, Digital Link URI or VIN is malformed
     │   │   └── InvalidBatteryCode     a GB/T 34014 code broke a rule at a position
     │   ├── InvalidEvent               one event in a document broke a rule (index, field, reason)
-    │   └── InvalidDocument            the document as a whole is unreadable or rejected
+    │   ├── InvalidDocument            the document as a whole is unreadable or rejected
+    │   ├── ProofError                 a Merkle proof, root, index or size is malformed or fails
+    │   └── SignatureError             a signed note or key is malformed, or a signature fails
     ├── NotFound                   404  no such battery / event
     ├── ConflictError              409  e.g. the store is already initialised
-    └── StoreError                 500  a storage backend failed (driver errors are translated here)
+    ├── StoreError                 500  a storage backend failed (driver errors are translated here)
+    ├── IntegrityError             500  the stored log disagrees with the stored events
+    └── ConfigurationError         500  the node is not set up (e.g. no log signing key)
 """
 
 from __future__ import annotations
@@ -102,4 +106,37 @@ class ConflictError(IonLedgerError):
 
 class StoreError(IonLedgerError):
     code = "store"
+    status = 500
+
+
+class ProofError(ValidationError):
+    """A Merkle proof does not verify, or its index, size, hashes or shape are malformed."""
+
+    code = "proof"
+
+
+class SignatureError(ValidationError):
+    """A signed note, key or signature is malformed, or no trusted signature verifies."""
+
+    code = "signature"
+
+
+class IntegrityError(IonLedgerError):
+    """The verifiable log disagrees with the events it covers: ``where`` names the first place."""
+
+    code = "integrity"
+    status = 500
+
+    def __init__(self, message: str, *, where: str) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}")
+
+    def details(self) -> dict[str, Any]:
+        return {"where": self.where}
+
+
+class ConfigurationError(IonLedgerError):
+    """The node lacks something it needs to run (a key, a setting): says what and how to fix it."""
+
+    code = "configuration"
     status = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from ionledger import __version__
-from ionledger.errors import IonLedgerError
+from ionledger.api.log import log_router
+from ionledger.errors import ConfigurationError, IonLedgerError
+from ionledger.ledger.leaf import complete
+from ionledger.ledger.note import Signer
+from ionledger.services.log import Checkpointer, load_signer
 from ionledger.services.trace import Trace, trace
 from ionledger.settings import Settings
 from ionledger.store.open import open_store
@@ -37,9 +42,7 @@ def _battery_view(result: Trace) -> dict[str, Any]:
 def _events_view(result: Trace) -> dict[str, Any]:
     events = []
     for entry in result.timeline:
-        doc = dict(entry.event)
-        doc["recordTime"] = entry.record_time
-        events.append(doc)
+        events.append(complete(dict(entry.event), entry.record_time, entry.reporter))
     return {"id": result.battery_id, "events": events}
 
 
@@ -50,14 +53,39 @@ class MsgspecResponse(Response):
         return msgspec.json.encode(content)
 
 
-def create_app(settings: Settings, *, store: EventStore | None = None) -> FastAPI:
+def _signer(settings: Settings) -> Signer | None:
+    try:
+        return load_signer(settings)
+    except ConfigurationError:
+        return None  # a read-only node: serves the log, signs nothing
+
+
+async def _checkpoint_loop(checkpointer: Checkpointer) -> None:
+    """Sign what continuous capture added, at most once per checkpoint interval."""
+    while True:
+        await asyncio.sleep(checkpointer.interval)
+        await asyncio.to_thread(checkpointer.tick)
+
+
+def create_app(
+    settings: Settings, *, store: EventStore | None = None, signer: Signer | None = None
+) -> FastAPI:
     """The API over ``store`` (opened from ``settings`` if not given)."""
     state: dict[str, EventStore] = {}
+    signer = signer or _signer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state["store"] = store or open_store(settings.database_url)
+        ticking = None
+        if signer is not None:
+            checkpointer = Checkpointer(
+                state["store"], signer, interval=settings.checkpoint_interval
+            )
+            ticking = asyncio.create_task(_checkpoint_loop(checkpointer))
         yield
+        if ticking is not None:
+            ticking.cancel()
         if store is None:
             state["store"].close()
 
@@ -105,4 +133,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None) -> FastAP
     def battery(battery_id: str) -> MsgspecResponse:
         return MsgspecResponse(_battery_view(trace(state["store"], battery_id)))
 
+    app.include_router(
+        log_router(lambda: state["store"], lambda: signer.verifier().vkey() if signer else None)
+    )
     return app

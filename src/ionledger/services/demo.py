@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ionledger.errors import IonLedgerError
 from ionledger.services.importer import Importer
+from ionledger.services.log import Checkpointer, start_log
 from ionledger.settings import Settings
 from ionledger.store.open import init_store
 from ionledger.store.port import EventStore
@@ -32,6 +33,7 @@ def prepare_demo(
     settings = Settings(database_url=f"sqlite:///{workdir / 'ionledger.db'}")
     store = init_store(settings.database_url)
     try:
+        signer, _created = start_log(store, settings)
         if store.count_events() > 0:
             console.print(f"reusing the demo store in {workdir} ({store.count_events()} events)")
             return settings, _example(store)
@@ -50,7 +52,8 @@ def prepare_demo(
                 out=fleet,
                 progress=lambda done: bar.update(task, completed=done),
             )
-            importer = Importer(store, settings)
+            checkpointer = Checkpointer(store, signer, interval=settings.checkpoint_interval)
+            importer = Importer(store, settings, checkpointer=checkpointer)
             total = sum(path.stat().st_size for path in result.documents)
             load = bar.add_task("importing events", total=total)
             done = 0

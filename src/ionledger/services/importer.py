@@ -19,6 +19,7 @@ from ionledger.epcis.stream import iter_events
 from ionledger.epcis.times import now_key
 from ionledger.errors import InvalidDocument, InvalidEvent
 from ionledger.services.capture import Accepted, accept
+from ionledger.services.log import Checkpointer
 from ionledger.services.projector import Projector
 from ionledger.settings import Settings
 from ionledger.store.port import EventStore, Writer
@@ -36,6 +37,7 @@ class ImportReport:
     error_count: int = 0
     document_error: str | None = None
     committed: bool = False
+    checkpoint: int | None = None  # the size of the checkpoint signed at the end, if any
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,7 @@ class ImportReport:
             "alreadyPresent": self.duplicates,
             "errorCount": self.error_count,
             "documentError": self.document_error,
+            "checkpoint": self.checkpoint,
             "errors": [e.details() for e in self.errors],
         }
 
@@ -90,10 +93,21 @@ def write_batch(writer: Writer, batch: list[Accepted], record_time: str) -> None
 
 
 class Importer:
-    def __init__(self, store: EventStore, settings: Settings, *, reporter: str = "local") -> None:
+    """Imports documents; with a checkpointer, signs a checkpoint after each one (and, with
+    --proceed, at most every checkpoint interval in between)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        settings: Settings,
+        *,
+        reporter: str = "local",
+        checkpointer: Checkpointer | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.reporter = reporter
+        self.checkpointer = checkpointer
 
     def import_stream(
         self,
@@ -105,7 +119,13 @@ class Importer:
     ) -> ImportReport:
         report = ImportReport(source=source)
         with _bulk_gc(), self.store.writer() as writer:
-            run = _Run(writer, report, proceed=proceed, batch_size=self.settings.batch_size)
+            run = _Run(
+                writer,
+                report,
+                proceed=proceed,
+                batch_size=self.settings.batch_size,
+                checkpointer=self.checkpointer,
+            )
             events = iter_events(stream)
             try:
                 for index, raw in enumerate(events):
@@ -130,11 +150,20 @@ class Importer:
 class _Run:
     """The state of one document's import."""
 
-    def __init__(self, writer: Writer, report: ImportReport, *, proceed: bool, batch_size: int):
+    def __init__(
+        self,
+        writer: Writer,
+        report: ImportReport,
+        *,
+        proceed: bool,
+        batch_size: int,
+        checkpointer: Checkpointer | None,
+    ) -> None:
         self.writer = writer
         self.report = report
         self.proceed = proceed
         self.batch_size = batch_size
+        self.checkpointer = checkpointer
         self.batch: list[Accepted] = []
         self.mine: list[tuple[int, int]] = []  # seq ranges this import wrote
 
@@ -189,10 +218,15 @@ class _Run:
             self.mine.append((start, self.writer.next_seq))
         self.report.stored += len(kept)
         if self.proceed:
+            if self.checkpointer is not None:
+                self.checkpointer.after_write(self.writer)
             self.writer.commit()
 
     def finish(self) -> None:
         if self._writing():
+            if self.checkpointer is not None:
+                self.checkpointer.now(self.writer)
+                self.report.checkpoint = self.writer.log_size()
             self.writer.commit()
             self.report.committed = True
         else:

@@ -8,11 +8,13 @@ at :meth:`Writer.commit`; an exception (or a killed process) leaves the store as
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
+
+from ionledger.ledger.tiles import Tile
 
 
 @dataclass(slots=True)
@@ -92,6 +94,13 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    note: str  # the signed note, as issued
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class BatteryRow:
     id: str
     kind: str | None
@@ -118,7 +127,11 @@ class Edge:
 
 
 class Writer(abc.ABC):
-    """One write transaction under the store's writer lock."""
+    """One write transaction under the store's writer lock.
+
+    Appended events become leaves of the verifiable log in the same transaction: the log's
+    size always equals the number of stored events.
+    """
 
     next_seq: int
 
@@ -133,6 +146,18 @@ class Writer(abc.ABC):
     @abc.abstractmethod
     def apply(self, delta: ProjectionDelta) -> None:
         """Merge a projection delta into the projection tables."""
+
+    @abc.abstractmethod
+    def log_size(self) -> int:
+        """The size of the log as this transaction sees it."""
+
+    @abc.abstractmethod
+    def tile(self, level: int, index: int) -> Tile | None:
+        """A stored tile as this transaction sees it."""
+
+    @abc.abstractmethod
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Keep a signed checkpoint (one per size; a second one for a size is ignored)."""
 
     @abc.abstractmethod
     def reset_projections(self) -> None:
@@ -166,6 +191,9 @@ class EventStore(abc.ABC):
     """The storage port."""
 
     url: str
+    # Benchmarks switch the log off to measure its cost. A store written without it refuses
+    # further logged writes (the log no longer covers every event) until rebuilt.
+    log_enabled: bool = True
 
     @abc.abstractmethod
     def writer(self) -> Writer: ...
@@ -181,6 +209,10 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def iter_events(self, *, batch: int = 10_000) -> Iterator[list[StoredEvent]]:
         """Every stored event in seq order, in batches."""
+
+    @abc.abstractmethod
+    def events_between(self, start: int, stop: int) -> list[StoredEvent]:
+        """The events with start <= seq < stop, in seq order."""
 
     @abc.abstractmethod
     def events_for(self, battery_ids: Iterable[str]) -> list[StoredEvent]:
@@ -202,6 +234,29 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def busiest_battery(self, *, kind: str) -> str | None:
         """The battery of this kind with the most events (an example worth showing)."""
+
+    # -- the verifiable log ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_size(self) -> int: ...
+
+    @abc.abstractmethod
+    def tile(self, level: int, index: int) -> Tile | None: ...
+
+    @contextmanager
+    def tile_reader(self) -> Iterator[Callable[[int, int], Tile | None]]:
+        """A fast ``tile`` for many reads in a row (proofs); use it inside ``reading()``."""
+        yield self.tile
+
+    @abc.abstractmethod
+    def tile_count(self, level: int) -> int: ...
+
+    @abc.abstractmethod
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint, by size."""
+
+    @abc.abstractmethod
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The checkpoint of this size, or the latest one."""
 
     @abc.abstractmethod
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:

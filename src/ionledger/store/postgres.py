@@ -79,4 +79,4 @@ class PostgresStore(SqlStore):
         raw = self.engine.raw_connection()
         conn = raw.driver_connection
         raw.detach()
-        return PostgresWriter(conn, self.paramstyle)
+        return PostgresWriter(conn, self.paramstyle, log=self.log_enabled)

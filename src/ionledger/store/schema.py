@@ -22,8 +22,8 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# seq is assigned by the store under the writer lock: gapless, 0-based, in acceptance order.
-# leaf_index is reserved for the verifiable log (its position as a Merkle leaf).
+# seq is assigned by the store under the writer lock: gapless, 0-based, in acceptance order. It is
+# also the event's leaf index in the verifiable log (every accepted event is a leaf, in seq order).
 events = Table(
     "events",
     metadata,
@@ -35,7 +35,6 @@ events = Table(
     Column("record_time", String(32), nullable=False),
     Column("reporter", Text, nullable=False),
     Column("biz_step", Text, nullable=True),
-    Column("leaf_index", BigInteger, nullable=True, unique=True),
     Column("doc", LargeBinary, nullable=False),  # the event as compact JSON, as received
 )
 
@@ -98,6 +97,27 @@ test_results = Table(
     Column("capacity_ah", Float, nullable=True),
     Column("resistance_ohm", Float, nullable=True),
     PrimaryKeyConstraint("battery_id", "seq", name="pk_test_results"),
+)
+
+# The verifiable log (ionledger.ledger): tlog-tiles, keyed by tile level and index, widened in
+# place while partial, written in the same transaction as the events they cover.
+log_tiles = Table(
+    "log_tiles",
+    metadata,
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hashes", LargeBinary, nullable=False),  # the tile as served: width x 32 bytes
+    Column("interior", LargeBinary, nullable=False),  # tree levels between it and its root
+    PrimaryKeyConstraint("level", "idx", name="pk_log_tiles"),
+)
+
+# Every signed checkpoint ever issued (C2SP signed note), one per tree size.
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
 )
 
 PROJECTIONS = (event_batteries, batteries, genealogy, test_results)

@@ -20,7 +20,10 @@ import psycopg
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ionledger.errors import StoreError
+from ionledger.errors import IntegrityError, StoreError
+from ionledger.ledger.leaf import stored_leaf
+from ionledger.ledger.merkle import leaf_hash
+from ionledger.ledger.tiles import Tile, TiledTree
 from ionledger.store import schema
 from ionledger.store.port import (
     BatteryDelta,
@@ -29,6 +32,7 @@ from ionledger.store.port import (
     EventStore,
     PreparedEvent,
     ProjectionDelta,
+    StoredCheckpoint,
     StoredEvent,
     TestRow,
     Writer,
@@ -126,13 +130,46 @@ EVENT_COLUMNS = (
 )
 
 
+TILE_UPSERT = (
+    "INSERT INTO log_tiles (level, idx, hashes, interior) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes, interior = excluded.interior"
+)
+CHECKPOINT_INSERT = (
+    "INSERT INTO log_checkpoints (size, note, created_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (size) DO NOTHING"
+)
+# The rightmost tile of each level: the partial ones among them are the tree's growing edge.
+_LAST_TILE = (
+    "SELECT level, idx, hashes, interior FROM log_tiles WHERE level = ? ORDER BY idx DESC LIMIT 1"
+)
+_TILE = "SELECT level, idx, hashes, interior FROM log_tiles WHERE level = ? AND idx = ?"
+
+
+def _tile(row: Any) -> Tile:
+    return Tile(int(row[0]), int(row[1]), bytes(row[2]), bytes(row[3]))
+
+
+def read_edge(query: Callable[[str, Sequence[Any]], list[Any]]) -> TiledTree:
+    """The tree's edge from the stored tiles: the partial tile, if any, of each level."""
+    edge: list[Tile] = []
+    for level in range(64):
+        rows = query(_LAST_TILE, (level,))
+        if not rows:
+            break
+        tile = _tile(rows[0])
+        if not tile.full:
+            edge.append(tile)
+    return TiledTree(edge)
+
+
 class SqlWriter(Writer):
     """A writer over one DBAPI connection; subclasses supply locking and bulk inserts."""
 
-    def __init__(self, conn: Any, paramstyle: Callable[[str], str]) -> None:
+    def __init__(self, conn: Any, paramstyle: Callable[[str], str], *, log: bool = True) -> None:
         self._conn = conn
         self._sql = paramstyle
         self._closed = False
+        self._log_enabled = log
         self._begin()
 
     # -- database specifics ------------------------------------------------------------------
@@ -164,6 +201,12 @@ class SqlWriter(Writer):
             cur = self._conn.cursor()
             cur.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM events")
             self.next_seq = int(cur.fetchone()[0])
+            self._tree = read_edge(self._query)
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        cur = self._conn.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        return list(cur.fetchall())
 
     def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
@@ -191,8 +234,38 @@ class SqlWriter(Writer):
         ]
         with translating("storing events"):
             self._insert("events", EVENT_COLUMNS, rows)
+            if self._log_enabled:
+                self._log(events, record_time)
         self.next_seq = first + len(rows)
         return first
+
+    def _log(self, events: Sequence[PreparedEvent], record_time: str) -> None:
+        """Add the events as leaves: their tiles are written in this same transaction."""
+        if self._tree.size != self.next_seq:
+            raise IntegrityError(
+                f"the log has {self._tree.size} leaves but the store {self.next_seq} events;"
+                " run `ionledger verify`",
+                where="log size",
+            )
+        hashes = [
+            leaf_hash(stored_leaf(e.identity, record_time, e.reporter, e.doc)) for e in events
+        ]
+        tiles = self._tree.append(hashes)
+        self._many(TILE_UPSERT, [(t.level, t.index, t.hashes, t.interior) for t in tiles])
+
+    def log_size(self) -> int:
+        return self._tree.size
+
+    def tile(self, level: int, index: int) -> Tile | None:
+        with translating("reading a tile"):
+            rows = self._query(_TILE, (level, index))
+        return _tile(rows[0]) if rows else None
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        with translating("storing a checkpoint"):
+            self._many(
+                CHECKPOINT_INSERT, [(checkpoint.size, checkpoint.note, checkpoint.created_at)]
+            )
 
     def apply(self, delta: ProjectionDelta) -> None:
         with translating("updating projections"):
@@ -315,6 +388,13 @@ class SqlStore(EventStore):
             yield [_stored(r) for r in rows]
             start = rows[-1].seq + 1
 
+    def events_between(self, start: int, stop: int) -> list[StoredEvent]:
+        rows = self._rows(
+            f"SELECT {_EVENT_FIELDS} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq",
+            [start, stop],
+        )
+        return [_stored(r) for r in rows]
+
     # The point reads behind trace and the API are written as plain SQL on the driver: building
     # and caching SQLAlchemy statements costs several times the query itself.
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -361,6 +441,44 @@ class SqlStore(EventStore):
         query = select(b.id).where(b.kind == kind).order_by(b.event_count.desc(), b.id).limit(1)
         with self._read() as conn:
             return conn.execute(query).scalar_one_or_none()
+
+    def log_size(self) -> int:
+        return read_edge(self._rows).size
+
+    def tile(self, level: int, index: int) -> Tile | None:
+        with self.tile_reader() as read:
+            return read(level, index)
+
+    @contextmanager
+    def tile_reader(self) -> Iterator[Callable[[int, int], Tile | None]]:
+        # One driver cursor for many reads: a proof reads a tile, and SQLAlchemy's per-statement
+        # work would cost more than the read itself.
+        with self._read() as conn:
+            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            sql = self.paramstyle(_TILE)
+
+            def read(level: int, index: int) -> Tile | None:
+                with translating("reading a tile"):
+                    cur.execute(sql, (level, index))
+                    row = cur.fetchone()
+                return _tile(row) if row else None
+
+            yield read
+
+    def tile_count(self, level: int) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM log_tiles WHERE level = ?", [level])[0][0])
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self._rows("SELECT size, note, created_at FROM log_checkpoints ORDER BY size", [])
+        return [StoredCheckpoint(int(r[0]), r[1], r[2]) for r in rows]
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        if size is None:
+            sql, params = "ORDER BY size DESC LIMIT 1", []
+        else:
+            sql, params = "WHERE size = ?", [size]
+        rows = self._rows(f"SELECT size, note, created_at FROM log_checkpoints {sql}", params)
+        return StoredCheckpoint(int(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
 
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         out: dict[str, list[tuple[object, ...]]] = {}

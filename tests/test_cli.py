@@ -80,6 +80,9 @@ def test_demo_loads_a_fleet_and_points_at_a_battery(tmp_path: Path) -> None:
     shown = runner.invoke(app, ["trace", example, "--db", f"sqlite:///{tmp_path}/ionledger.db"])
     assert shown.exit_code == 0
     assert "commissioning" in shown.output
+    assert "/log/checkpoint" in result.output
+    verified = runner.invoke(app, ["verify", "--db", f"sqlite:///{tmp_path}/ionledger.db"])
+    assert verified.exit_code == 0, verified.output  # the demo's log is signed and whole
     assert "reusing" in runner.invoke(app, args).output
 
 

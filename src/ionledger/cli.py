@@ -372,9 +372,11 @@ def demo(
     console.print(f"  API docs:      {base}/docs")
     console.print(f"  a battery:     {base}/batteries/{example}")
     console.print(f"  its events:    {base}/batteries/{example}/events")
+    console.print(f"  the log:       {base}/log/checkpoint  (signed; tiles under {base}/log/tile/)")
     console.print(
         f"  on the CLI:    .venv/bin/ionledger trace {example} --db {settings.database_url}"
     )
+    console.print(f"  check the log: .venv/bin/ionledger verify --db {settings.database_url}")
     if not no_serve:
         from ionledger.api.server import run_server
 

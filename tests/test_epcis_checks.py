@@ -193,8 +193,6 @@ NEEDS_IO = "a TransformationEvent needs inputs and outputs "
         ("repair", put(type="TransactionEvent"), "bizTransactionList",
          "a TransactionEvent needs at least one"),
         ("repair", put(action="add"), "action", "must be ADD, OBSERVE or DELETE, got 'add'"),
-        ("repair", put(ilmd={"ion:massKg": 390}), "ilmd",
-         "ILMD describes new objects: only an ADD ObjectEvent carries it"),
         ("repair", put(persistentDisposition={}), "persistentDisposition",
          "needs a non-empty set or unset"),
         ("testing", put(eventTime="2026-01-06T11:20:00"), "eventTime",
@@ -369,3 +367,16 @@ def test_all_problems_at_once_and_check_event_raises_the_first() -> None:
         "field": "action",
         "reason": "required field is missing (every ObjectEvent has an action)",
     }
+
+
+def test_ilmd_on_an_observe_event_is_tolerated_with_a_warning() -> None:
+    """GS1's own all-fields example carries ILMD on an OBSERVE event: kept, and flagged."""
+    from ionledger.epcis.checks import event_warnings
+
+    repair = copy.deepcopy(example_event("repair"))
+    repair["ilmd"] = {"ion:massKg": 390}
+    decoded = decode_event(json.dumps(repair).encode(), 0)
+    assert event_errors(decoded, 0) == []
+    assert event_warnings(decoded) == [
+        ("ilmd", "ILMD describes new objects: only an ADD ObjectEvent carries it")
+    ]

@@ -218,6 +218,82 @@ def rebuild(db: DbOption = None) -> None:
     console.print(f"rebuilt projections from {count} events")
 
 
+def _read(path: Path) -> bytes:
+    from ionledger.errors import ValidationError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Hold it to the official EPCIS 2.0 schema's rules (no tolerance)."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+) -> None:
+    """Check a document without storing it; by default exactly as `import` would take it."""
+    from ionledger.render import print_validation
+    from ionledger.services.validate import validate as run
+
+    try:
+        report = run(_read(file), strict=strict, source=str(file))
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(msgspec.json.encode(report.as_dict()).decode())
+    else:
+        print_validation(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("hash")
+def hash_(
+    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+) -> None:
+    """Print the CBV 2.0 event hash ID of each event, in document order."""
+    from ionledger.epcis.documents import read_document
+    from ionledger.epcis.hashid import document_hash_ids
+
+    try:
+        for hash_id in document_hash_ids(read_document(_read(file))):
+            typer.echo(hash_id)
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def convert(
+    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+    to: Annotated[str, typer.Option("--to", help="Target syntax: xml or json.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Convert a document between EPCIS 2.0 JSON-LD and XML (events, extensions kept)."""
+    from ionledger.epcis.documents import read_document, write_json, write_xml
+    from ionledger.errors import ValidationError
+
+    try:
+        if to not in ("xml", "json"):
+            raise ValidationError(f"--to {to!r}: expected xml or json")
+        document = read_document(_read(file))
+        data = write_xml(document) if to == "xml" else write_json(document)
+    except IonLedgerError as exc:
+        raise _fail(exc) from exc
+    if out is None:
+        typer.echo(data.decode(), nl=False)
+    else:
+        out.write_bytes(data)
+
+
 @app.command()
 def checkpoint(db: DbOption = None) -> None:
     """Print the log's latest signed checkpoint (a C2SP signed note)."""

@@ -13,6 +13,9 @@ RFC 7807 problem details) and a readable message. The hierarchy::
     │   └── SignatureError             a signed note or key is malformed, or a signature fails
     ├── NotFound                   404  no such battery / event
     ├── ConflictError              409  e.g. the store is already initialised
+    ├── CaptureLimitExceeded       413  a capture request over the advertised limits
+    ├── UnsupportedMediaType       415  a body neither JSON(-LD) nor XML
+    ├── NotAcceptable              406  no representation the client accepts
     ├── StoreError                 500  a storage backend failed (driver errors are translated here)
     ├── IntegrityError             500  the stored log disagrees with the stored events
     └── ConfigurationError         500  the node is not set up (e.g. no log signing key)
@@ -28,6 +31,8 @@ class IonLedgerError(Exception):
 
     code: ClassVar[str] = "ionledger.error"
     status: ClassVar[int] = 500
+    # The EPCIS 2.0 exception type this maps to (REST binding problem "type" epcisException:X).
+    epcis_exception: ClassVar[str] = "ImplementationException"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -51,6 +56,7 @@ class IonLedgerError(Exception):
 class ValidationError(IonLedgerError):
     code = "validation"
     status = 400
+    epcis_exception = "ValidationException"
 
 
 class InvalidIdentifier(ValidationError):
@@ -97,11 +103,33 @@ class InvalidDocument(ValidationError):
 class NotFound(IonLedgerError):
     code = "not-found"
     status = 404
+    epcis_exception = "NoSuchResourceException"
 
 
 class ConflictError(IonLedgerError):
     code = "conflict"
     status = 409
+    epcis_exception = "ResourceAlreadyExistsException"
+
+
+class CaptureLimitExceeded(IonLedgerError):
+    """A capture request is larger than the node accepts (bytes or events): nothing was read."""
+
+    code = "capture-limit"
+    status = 413
+    epcis_exception = "CaptureLimitExceededException"
+
+
+class UnsupportedMediaType(IonLedgerError):
+    code = "unsupported-media-type"
+    status = 415
+    epcis_exception = "UnsupportedMediaTypeException"
+
+
+class NotAcceptable(IonLedgerError):
+    code = "not-acceptable"
+    status = 406
+    epcis_exception = "NotAcceptableException"
 
 
 class StoreError(IonLedgerError):

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from ionledger.services.importer import ImportReport
 from ionledger.services.trace import TimelineEntry, Trace
+from ionledger.services.validate import ValidationReport
 
 MAX_SHOWN_ERRORS = 50
 
@@ -18,22 +19,20 @@ def print_import_report(console: Console, report: ImportReport) -> None:
         verdict = "[yellow]partly stored[/yellow]"
     console.print(
         f"{report.source}: {verdict} - read {report.read}, stored {report.stored}, "
-        f"already present {report.duplicates}, errors {report.error_count}",
+        f"already present {report.duplicates}, errors {report.error_count}"
+        + (f", warnings {report.warning_count}" if report.warning_count else ""),
         soft_wrap=True,
         highlight=False,
     )
     if report.document_error:
         console.print(f"  [red]document error:[/red] {report.document_error}", soft_wrap=True)
-    for e in report.errors[:MAX_SHOWN_ERRORS]:
-        # One line per bad event, never wrapped: people read it, and scripts grep it.
-        console.print(
-            f"  event {e.index} | {e.field or '-'} | {e.reason}",
-            soft_wrap=True,
-            highlight=False,
-            markup=False,
-        )
-        if report.error_count > MAX_SHOWN_ERRORS:
-            console.print(f"  ... and {report.error_count - MAX_SHOWN_ERRORS} more")
+    _lines(console, [f"event {e.index} | {e.field or '-'} | {e.reason}" for e in report.errors])
+    if report.error_count > MAX_SHOWN_ERRORS:
+        console.print(f"  ... and {report.error_count - MAX_SHOWN_ERRORS} more")
+    _lines(
+        console,
+        [f"warning: event {w.event} | {w.pointer} | {w.message}" for w in report.warnings],
+    )
     if not report.ok and not report.committed:
         console.print(
             "  nothing from this document was stored (use --proceed to keep the good events)"
@@ -134,3 +133,46 @@ def print_trace(console: Console, result: Trace) -> None:
                 f"  resistance {t.resistance_ohm} ohm",
                 highlight=False,
             )
+
+
+def _lines(console: Console, lines: list[str]) -> None:
+    # One line per finding, never wrapped: people read it, and scripts grep it.
+    for line in lines[:MAX_SHOWN_ERRORS]:
+        console.print("  " + line, soft_wrap=True, highlight=False, markup=False)
+
+
+def print_validation(console: Console, report: ValidationReport) -> None:
+    """A validation report: the verdict, then one line per error and per warning."""
+    mode = "strict" if report.strict else "as import would take it"
+    if report.document_error:
+        console.print(
+            f"{report.source}: rejected - {report.document_error}", soft_wrap=True, markup=False
+        )
+        return
+    verdict = "valid" if report.ok else "invalid"
+    console.print(
+        f"{report.source}: {verdict} ({mode}) - {report.kind}, {report.events} events,"
+        f" {len(report.errors)} errors, {len(report.warnings)} warnings",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
+    _lines(
+        console,
+        [
+            f"event {e.get('event')} | {e.get('pointer') or e.get('field') or '-'} |"
+            f" {e.get('rule', 'capture')}: {e.get('message')}"
+            for e in report.errors
+        ],
+    )
+    _lines(
+        console,
+        [
+            f"warning: event {w.get('event')} | {w.get('pointer')} | {w.get('message')}"
+            for w in report.warnings
+        ],
+    )
+    hidden = max(0, len(report.errors) - MAX_SHOWN_ERRORS)
+    hidden += max(0, len(report.warnings) - MAX_SHOWN_ERRORS)
+    if hidden:
+        console.print(f"  ... and {hidden} more (--json lists all)")

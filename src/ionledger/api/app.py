@@ -15,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from ionledger import __version__
+from ionledger.api.epcis import EPCIS_PATHS, epcis_router
 from ionledger.api.log import log_router
 from ionledger.errors import ConfigurationError, IonLedgerError
 from ionledger.ledger.leaf import complete
 from ionledger.ledger.note import Signer
+from ionledger.services.capture_jobs import CaptureService
 from ionledger.services.log import Checkpointer, load_signer
 from ionledger.services.trace import Trace, trace
 from ionledger.settings import Settings
@@ -71,18 +73,20 @@ def create_app(
     settings: Settings, *, store: EventStore | None = None, signer: Signer | None = None
 ) -> FastAPI:
     """The API over ``store`` (opened from ``settings`` if not given)."""
-    state: dict[str, EventStore] = {}
+    state: dict[str, Any] = {}
     signer = signer or _signer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state["store"] = store or open_store(settings.database_url)
         ticking = None
+        checkpointer = None
         if signer is not None:
             checkpointer = Checkpointer(
                 state["store"], signer, interval=settings.checkpoint_interval
             )
             ticking = asyncio.create_task(_checkpoint_loop(checkpointer))
+        state["capture"] = CaptureService(state["store"], settings, checkpointer=checkpointer)
         yield
         if ticking is not None:
             ticking.cancel()
@@ -110,8 +114,12 @@ def create_app(
         )
 
     @app.exception_handler(IonLedgerError)
-    async def _problem(_request: Request, exc: IonLedgerError) -> JSONResponse:
-        return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM)
+    async def _problem(request: Request, exc: IonLedgerError) -> JSONResponse:
+        problem = exc.problem()
+        if request.url.path.startswith(EPCIS_PATHS):  # the REST binding's exception types
+            problem = {**problem, "type": f"epcisException:{exc.epcis_exception}"}
+            problem["code"] = exc.code
+        return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM)
 
     @app.get("/health", summary="Liveness and store size")
     def health() -> dict[str, Any]:
@@ -135,5 +143,6 @@ def create_app(
 
     app.include_router(
         log_router(lambda: state["store"], lambda: signer.verifier().vkey() if signer else None)
-    )
+    )  # before the EPCIS routes: /events/{id}/proof must not read as an event ID
+    app.include_router(epcis_router(lambda: state["store"], lambda: state["capture"]))
     return app

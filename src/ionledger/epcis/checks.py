@@ -122,6 +122,15 @@ def event_errors(event: Event, index: int, *, size: int | None = None) -> list[I
     return [InvalidEvent(reason, index=index, field=field) for field, reason in problems]
 
 
+def event_warnings(event: Event) -> list[tuple[str, str]]:
+    """Deviations capture tolerates (and records as warnings): (field, what was wrong)."""
+    out: list[tuple[str, str]] = []
+    if isinstance(event, ObjectEvent) and event.ilmd is not None and event.action != "ADD":
+        # GS1's own object_event_all_possible_fields example does this: keep the data, flag it.
+        out.append(("ilmd", "ILMD describes new objects: only an ADD ObjectEvent carries it"))
+    return out
+
+
 # --- required fields and action ---------------------------------------------------------
 
 
@@ -146,8 +155,6 @@ def _required(event: Event, out: _Problems) -> None:
                     "(or sensor data with a readPoint)",
                 )
             )
-        if event.ilmd is not None and event.action in ("OBSERVE", "DELETE"):
-            out.append(("ilmd", "ILMD describes new objects: only an ADD ObjectEvent carries it"))
     elif isinstance(event, AggregationEvent | AssociationEvent):
         if event.parent_id is None and (
             isinstance(event, AssociationEvent) or event.action in ("ADD", "DELETE")
@@ -298,6 +305,28 @@ def _ilmd(event: Event, out: _Problems) -> None:
             out.append((field, f"must be greater than 0 {unit}, got {value}"))
         elif value > most:
             out.append((field, f"implausibly large: {value} {unit} (the limit is {most:,g})"))
+
+
+def type_xml_ilmd(event: dict[str, Any]) -> dict[str, Any]:
+    """Our numeric ILMD terms as numbers in an event read from XML.
+
+    XML extension elements are untyped text, so ``<ion:massKg>380</ion:massKg>`` reads as the
+    string "380". ionledger's own vocabulary says which terms are numbers: those become numbers
+    (this is reading XML, not tolerating a JSON sender's strings); anything unparsable is left
+    for the checks to report.
+    """
+    ilmd = event.get("ilmd")
+    if not isinstance(ilmd, dict):
+        return event
+    typed = dict(ilmd)
+    for key, value in ilmd.items():
+        if isinstance(value, str) and _ion_term(key) in ILMD_LIMITS:
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            typed[key] = int(number) if number.is_integer() and "." not in value else number
+    return {**event, "ilmd": typed}
 
 
 def _epc_lists(event: Event) -> list[tuple[str, list[str] | None]]:

@@ -168,7 +168,9 @@ class SensorMetadata(Extensible, frozen=True):
 
 
 class SensorReport(Extensible, frozen=True):
-    type: str  # measurement type: a CBV name (Temperature) or a URI / CURIE (ion:StateOfHealth)
+    # Measurement type: a CBV name (Temperature) or a URI / CURIE (ion:StateOfHealth). Optional
+    # in the XSD and the JSON schema (a report may carry only an exception or raw data).
+    type: str | None = None
     exception: str | None = None
     device_id: str | None = _field("deviceID")
     device_metadata: str | None = None

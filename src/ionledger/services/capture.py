@@ -5,9 +5,9 @@ Everything here is per event and pure; the importer does the batching and the wr
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -18,8 +18,10 @@ from ionledger.domain.vocabulary import (
     bare_biz_step,
     stage_of,
 )
-from ionledger.epcis.checks import event_errors
+from ionledger.epcis.checks import event_errors, event_warnings
 from ionledger.epcis.codec import decode_event
+from ionledger.epcis.hashid import event_hash_id
+from ionledger.epcis.lenient import Tolerated, normalise_event
 from ionledger.epcis.model import (
     AggregationEvent,
     AssociationEvent,
@@ -33,9 +35,7 @@ from ionledger.errors import InvalidEvent, InvalidIdentifier
 from ionledger.services.projector import EventFacts
 from ionledger.store.port import PreparedEvent, StoredEvent
 
-# Until the EPCIS issue brings the CBV 2.0 event hash ID, events without an eventID are keyed by
-# this placeholder: SHA-256 over the event's JSON with sorted keys, minus eventID and recordTime.
-PLACEHOLDER_HASH_VERSION = "ionledger-placeholder-1"
+_CBV1_URN = b"urn:epcglobal:cbv:"  # CBV 1.x URN forms, which lenient capture rewrites
 _KINDS = {"P": "pack", "M": "module", "C": "cell"}
 _GBT_PREFIX_LEN = len(GBT_URN_PREFIX)
 _GBT_URN_LIST = re.compile(f"(?:{re.escape(GBT_URN_PREFIX)}{CODE_PATTERN}\n)+")
@@ -46,14 +46,7 @@ class Accepted:
     index: int
     prepared: PreparedEvent
     facts: EventFacts
-
-
-def placeholder_hash(raw: bytes) -> str:
-    body = msgspec.json.decode(raw)
-    body.pop("eventID", None)
-    body.pop("recordTime", None)
-    digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
-    return f"ni:///sha-256;{digest}?ver={PLACEHOLDER_HASH_VERSION}"
+    warnings: list[Tolerated] = field(default_factory=list)  # what lenient capture normalised
 
 
 class _Ids:
@@ -132,7 +125,7 @@ def facts_of(
         facts.ilmd = event.ilmd
     for element in event.sensor_element_list or ():
         for report in element.sensor_report:
-            if report.value is not None:
+            if report.value is not None and report.type is not None:  # untyped: not a measure
                 facts.measurements.append((report.type, float(report.value), report.uom))
     facts.province = event.province  # checked by event_errors
     facts.battery_kinds = ids.kinds
@@ -140,31 +133,74 @@ def facts_of(
     return facts, ids.errors
 
 
-def accept(raw: bytes, index: int, *, default_reporter: str) -> Accepted | list[InvalidEvent]:
-    """The prepared event, or every error found in it."""
+def _tolerant(raw: bytes, index: int) -> tuple[bytes, list[Tolerated]]:
+    """The event with what lenient capture normalises (numbers sent as strings, CBV 1.x URNs),
+    and a warning for each change; the bytes unchanged when there is nothing to tolerate."""
+    try:
+        event = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw, []  # malformed: decode_event reports it
+    if not isinstance(event, dict):
+        return raw, []
+    normalised, tolerated = normalise_event(event, index)
+    if not tolerated:
+        return raw, []
+    return msgspec.json.encode(normalised), tolerated
+
+
+def accept(
+    raw: bytes, index: int, *, default_reporter: str, context: Any = None
+) -> Accepted | list[InvalidEvent]:
+    """The prepared event, or every error found in it. ``context`` is the document's @context
+    (it names the namespaces the CBV 2.0 hash ID expands extension fields with)."""
+    warnings: list[Tolerated] = []
+    if _CBV1_URN in raw:  # cheap test first: most events need no normalising
+        raw, warnings = _tolerant(raw, index)
+    rescued: InvalidEvent | None = None  # the strict error lenient normalising got past
     try:
         event = decode_event(raw, index)
     except InvalidEvent as exc:
-        return [exc]
+        raw, warnings = _tolerant(raw, index)
+        if not warnings:
+            return [exc]
+        rescued = exc
+        try:
+            event = decode_event(raw, index)
+        except InvalidEvent:
+            return [exc]  # normalising did not rescue it: report what the sender sent
     errors = event_errors(event, index, size=len(raw))
+    for field_name, message in event_warnings(event):
+        warnings.append(Tolerated(f"/{field_name}", "tolerated", f"{message}; kept", index))
+    if not errors:
+        assert event.event_time is not None  # event_errors guarantees it
+        reporter = event.reported_by or default_reporter  # a blank one is refused by the checks
+        facts, errors = facts_of(
+            event, index, event_time=utc_key(event.event_time), reporter=reporter
+        )
     if errors:
-        return errors
-    assert event.event_time is not None  # event_errors guarantees it
-    reporter = event.reported_by or default_reporter  # a blank one is refused by event_errors
-    facts, errors = facts_of(event, index, event_time=utc_key(event.event_time), reporter=reporter)
-    if errors:
-        return errors
-    identity = event.event_id or placeholder_hash(raw)
+        # A normalised event that still fails is reported as sent: the strict error first.
+        return ([rescued] if rescued is not None else []) + errors
+    hash_id = None
+    if event.event_id is None:  # the CBV 2.0 event hash ID is its identity
+        try:
+            hash_id = event_hash_id(msgspec.json.decode(raw), context)
+        except InvalidEvent as exc:
+            return [InvalidEvent(exc.reason, index=index, field=exc.field)]
+    identity = event.event_id or hash_id or ""
+    if event.error_declaration is not None:
+        # An error declaration repeats the event it retracts, eventID included (EPCIS 2.0's
+        # error declarations): it is a record of its own, keyed by what it retracts and when.
+        identity += f"#errorDeclaration@{utc_key(event.error_declaration.declaration_time)}"
     prepared = PreparedEvent(
         identity=identity,
-        hash_id=None,
+        hash_id=hash_id,
         event_type=facts.event_type,
         event_time=facts.event_time,
         reporter=reporter,
         biz_step=bare_biz_step(event.biz_step),
         doc=msgspec.json.format(raw, indent=-1),
     )
-    return Accepted(index, prepared, facts)
+    return Accepted(index, prepared, facts, warnings)
 
 
 def facts_of_stored(stored: StoredEvent) -> EventFacts:

@@ -12,11 +12,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
-from ionledger.epcis.stream import iter_events
+import msgspec
+
+from ionledger.epcis.checks import type_xml_ilmd
+from ionledger.epcis.documents import events_of, is_xml
+from ionledger.epcis.lenient import Tolerated
+from ionledger.epcis.stream import EventStream, iter_events
 from ionledger.epcis.times import now_key
+from ionledger.epcis.xml import MAX_XML_BYTES
+from ionledger.epcis.xml import read_document as read_xml
 from ionledger.errors import InvalidDocument, InvalidEvent
 from ionledger.services.capture import Accepted, accept
 from ionledger.services.log import Checkpointer
@@ -24,6 +31,7 @@ from ionledger.services.projector import Projector
 from ionledger.settings import Settings
 from ionledger.store.port import EventStore, Writer
 
+MAX_NOTED_IDENTITIES = 1_000  # enough to name what a capture request stored
 MAX_LISTED_ERRORS = 100_000  # beyond this, errors are counted, not kept (memory stays bounded)
 
 
@@ -38,6 +46,9 @@ class ImportReport:
     document_error: str | None = None
     committed: bool = False
     checkpoint: int | None = None  # the size of the checkpoint signed at the end, if any
+    warnings: list[Tolerated] = field(default_factory=list)  # what lenient capture normalised
+    warning_count: int = 0
+    identities: list[str] = field(default_factory=list)  # the first accepted events' identities
 
     @property
     def ok(self) -> bool:
@@ -55,8 +66,15 @@ class ImportReport:
             "errorCount": self.error_count,
             "documentError": self.document_error,
             "checkpoint": self.checkpoint,
+            "warningCount": self.warning_count,
+            "warnings": [asdict(w) for w in self.warnings],
             "errors": [e.details() for e in self.errors],
         }
+
+    def add_warning(self, warning: Tolerated) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_LISTED_ERRORS:
+            self.warnings.append(warning)
 
     def add_error(self, error: InvalidEvent) -> None:
         self.error_count += 1
@@ -103,11 +121,13 @@ class Importer:
         *,
         reporter: str = "local",
         checkpointer: Checkpointer | None = None,
+        sign_each: bool = True,
     ) -> None:
         self.store = store
         self.settings = settings
         self.reporter = reporter
         self.checkpointer = checkpointer
+        self.sign_each = sign_each  # sign after every import, or at most every interval
 
     def import_stream(
         self,
@@ -125,16 +145,22 @@ class Importer:
                 proceed=proceed,
                 batch_size=self.settings.batch_size,
                 checkpointer=self.checkpointer,
+                sign_each=self.sign_each,
             )
-            events = iter_events(stream)
+            events: _Events | None = None
             try:
+                events = _Events(stream)
                 for index, raw in enumerate(events):
                     report.read += 1
-                    result = accept(raw, index, default_reporter=self.reporter)
+                    result = accept(
+                        raw, index, default_reporter=self.reporter, context=events.context()
+                    )
                     if isinstance(result, list):
                         for error in result:
                             report.add_error(error)
                     else:
+                        for warning in result.warnings:
+                            report.add_warning(warning)
                         run.add(result)
                     if progress is not None and index % 1024 == 0:
                         progress(events.bytes_read)
@@ -142,9 +168,67 @@ class Importer:
                 report.document_error = exc.message
             run.flush()
             run.finish()
-            if progress is not None:
+            if progress is not None and events is not None:
                 progress(events.bytes_read)
         return report
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (to tell XML from JSON)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._rest.read(size)
+        if size < 0:
+            out, self._head = self._head + self._rest.read(), b""
+        else:
+            out, self._head = self._head[:size], self._head[size:]
+        return out
+
+
+class _Events:
+    """The raw events of a document in either syntax, with its @context.
+
+    JSON is streamed event by event (a 1 GB document is never held whole); XML is read whole,
+    within the XML size limit, converted to the JSON-LD form and fed to the same pipeline.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        head = stream.read(4096)
+        self.bytes_read = 0
+        self._json: EventStream | None = None
+        self._xml: Iterator[bytes] | None = None
+        self._context: Any = None
+        if is_xml(head):
+            data = head + stream.read(MAX_XML_BYTES + 1 - len(head))
+            if len(data) > MAX_XML_BYTES:
+                raise InvalidDocument(f"XML document exceeds {MAX_XML_BYTES:,} bytes")
+            document = read_xml(data)
+            self._context = document.get("@context")
+            self.bytes_read = len(data)
+            events = [type_xml_ilmd(e) for e in events_of(document)]
+            self._xml = iter([msgspec.json.encode(e) for e in events])
+        else:
+            self._json = iter_events(_Prefixed(head, stream))  # type: ignore[arg-type]
+
+    def context(self) -> Any:
+        if self._json is not None:
+            return self._json.header.fields.get("@context")
+        return self._context
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._xml is not None:
+            return next(self._xml)
+        assert self._json is not None
+        raw = next(self._json)
+        self.bytes_read = self._json.bytes_read
+        return raw
 
 
 class _Run:
@@ -158,12 +242,14 @@ class _Run:
         proceed: bool,
         batch_size: int,
         checkpointer: Checkpointer | None,
+        sign_each: bool = True,
     ) -> None:
         self.writer = writer
         self.report = report
         self.proceed = proceed
         self.batch_size = batch_size
         self.checkpointer = checkpointer
+        self.sign_each = sign_each
         self.batch: list[Accepted] = []
         self.mine: list[tuple[int, int]] = []  # seq ranges this import wrote
 
@@ -176,6 +262,10 @@ class _Run:
         self.batch.append(item)
         if len(self.batch) >= self.batch_size:
             self.flush()
+
+    def _note(self, identity: str) -> None:
+        if len(self.report.identities) < MAX_NOTED_IDENTITIES:
+            self.report.identities.append(identity)
 
     def _is_mine(self, seq: int) -> bool:
         return any(lo <= seq < hi for lo, hi in self.mine)
@@ -205,9 +295,11 @@ class _Run:
                 )
             elif seq is not None:
                 self.report.duplicates += 1
+                self._note(identity)
             else:
                 first_index[identity] = item.index
                 kept.append(item)
+                self._note(identity)
         if not kept or not self._writing():
             return
         start = self.writer.next_seq
@@ -225,8 +317,12 @@ class _Run:
     def finish(self) -> None:
         if self._writing():
             if self.checkpointer is not None:
-                self.checkpointer.now(self.writer)
-                self.report.checkpoint = self.writer.log_size()
+                if self.sign_each:
+                    self.checkpointer.now(self.writer)
+                else:
+                    self.checkpointer.after_write(self.writer)
+                latest = self.checkpointer.signed_size
+                self.report.checkpoint = latest if latest >= 0 else None
             self.writer.commit()
             self.report.committed = True
         else:

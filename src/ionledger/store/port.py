@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from ionledger.ledger.tiles import Tile
 
@@ -91,6 +91,37 @@ class StoredEvent:
     reporter: str
     biz_step: str | None
     doc: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdMatch:
+    """Values that match: any of ``exact``, or anything starting with one of ``prefixes``."""
+
+    exact: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventSelection:
+    """What a store can narrow events by on its indexed columns (the query engine's SQL part).
+
+    Fields are ANDed, the values within one field ORed; an empty field does not constrain.
+    Times are UTC keys (ionledger.epcis.times). Rows come in (order key, seq) order, starting
+    after the keyset position ``after`` = (order key, seq) of the last row already seen.
+    """
+
+    event_types: tuple[str, ...] = ()
+    event_time_ge: str | None = None
+    event_time_lt: str | None = None
+    record_time_ge: str | None = None
+    record_time_lt: str | None = None
+    biz_steps: tuple[str, ...] = ()  # bare CBV terms, as stored
+    identities: IdMatch | None = None
+    # Each must hold: the event names (event_batteries) an id it matches.
+    mentions: tuple[IdMatch, ...] = ()
+    order_by: str = "event_time"  # or "record_time"
+    descending: bool = False
+    after: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +265,28 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def busiest_battery(self, *, kind: str) -> str | None:
         """The battery of this kind with the most events (an example worth showing)."""
+
+    # -- queries ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def select_events(self, selection: EventSelection, limit: int) -> list[StoredEvent]:
+        """At most ``limit`` events of the selection, in its order (index range scans)."""
+
+    @abc.abstractmethod
+    def count_selected(self, selection: EventSelection, limit: int) -> int:
+        """How many events the selection holds, counting no further than ``limit``."""
+
+    @abc.abstractmethod
+    def distinct_values(self, column: str, *, after: str | None, limit: int) -> list[str]:
+        """The next ``limit`` distinct values above ``after``, in order, of an indexed column:
+        ``event_type``, ``biz_step`` or ``battery_id`` (every identifier events name)."""
+
+    # -- capture jobs ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def save_capture_job(self, capture_id: str, created_at: str, job: dict[str, Any]) -> None:
+        """Keep (or replace) a capture job's document."""
+
+    @abc.abstractmethod
+    def capture_job(self, capture_id: str) -> dict[str, Any] | None: ...
 
     # -- the verifiable log ----------------------------------------------------------------------
     @abc.abstractmethod

@@ -38,6 +38,14 @@ events = Table(
     Column("doc", LargeBinary, nullable=False),  # the event as compact JSON, as received
 )
 
+# The query engine's indexes (migration 0003): time windows and time order are index range
+# scans, seq breaking ties; bizStep and eventType narrow with the same time order behind them,
+# and their leading column lets the value lists (eventTypes, bizSteps) be loose index scans.
+Index("ix_events_event_time", events.c.event_time, events.c.seq)
+Index("ix_events_record_time", events.c.record_time, events.c.seq)
+Index("ix_events_biz_step", events.c.biz_step, events.c.event_time, events.c.seq)
+Index("ix_events_event_type", events.c.event_type, events.c.event_time, events.c.seq)
+
 # Which batteries (and vehicles) an event mentions: the index behind `trace`.
 event_batteries = Table(
     "event_batteries",
@@ -119,5 +127,15 @@ log_checkpoints = Table(
     Column("note", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
 )
+
+# EPCIS REST capture jobs: the job document (JSON) as GET /capture/{id} serves it.
+capture_jobs = Table(
+    "capture_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", String(32), nullable=False),
+    Column("doc", LargeBinary, nullable=False),
+)
+Index("ix_capture_jobs_created", capture_jobs.c.created_at, capture_jobs.c.id)
 
 PROJECTIONS = (event_batteries, batteries, genealogy, test_results)

@@ -16,6 +16,7 @@ from dataclasses import fields
 from itertools import groupby
 from typing import Any
 
+import msgspec
 import psycopg
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +30,9 @@ from ionledger.store.port import (
     BatteryDelta,
     BatteryRow,
     Edge,
+    EventSelection,
     EventStore,
+    IdMatch,
     PreparedEvent,
     ProjectionDelta,
     StoredCheckpoint,
@@ -338,7 +341,90 @@ def _marks(values: Sequence[object]) -> str:
 
 
 _EVENT_FIELDS = ", ".join(f.name for f in fields(StoredEvent))
+_C_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8"})
 _BATTERY_FIELDS = ", ".join(f.name for f in fields(BatteryRow))
+
+
+# -- the query engine's SQL ---------------------------------------------------------------------
+_ORDER_COLUMNS = ("event_time", "record_time")
+# Columns distinct_values walks, each the leading column of an index (a loose index scan).
+_DISTINCT_SOURCES = {
+    "event_type": "events",
+    "biz_step": "events",
+    "battery_id": "event_batteries",
+}
+
+
+def prefix_upper(prefix: str) -> str:
+    """The least string above every string that starts with ``prefix`` (in code point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _match_sql(column: str, match: IdMatch, params: list[Any], *, bytewise: bool) -> str:
+    # Prefixes are ranges: an index range scan where the text order is bytewise. Under a
+    # linguistic collation the ranges are compared in "C" order instead (exact, but no index).
+    ranged = column if bytewise else f'{column} COLLATE "C"'
+    terms: list[str] = []
+    if match.exact:
+        terms.append(f"{column} IN ({_marks(match.exact)})")
+        params.extend(match.exact)
+    for prefix in match.prefixes:
+        terms.append(f"({ranged} >= ? AND {ranged} < ?)")
+        params.extend((prefix, prefix_upper(prefix)))
+    return f"({' OR '.join(terms)})" if terms else "1 = 0"
+
+
+def _selection_where(sel: EventSelection, params: list[Any], *, bytewise: bool) -> list[str]:
+    where: list[str] = []
+    if sel.event_types:
+        where.append(f"event_type IN ({_marks(sel.event_types)})")
+        params.extend(sel.event_types)
+    bounds = (
+        ("event_time", ">=", sel.event_time_ge),
+        ("event_time", "<", sel.event_time_lt),
+        ("record_time", ">=", sel.record_time_ge),
+        ("record_time", "<", sel.record_time_lt),
+    )
+    for column, op, value in bounds:
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            params.append(value)
+    if sel.biz_steps:
+        where.append(f"biz_step IN ({_marks(sel.biz_steps)})")
+        params.extend(sel.biz_steps)
+    if sel.identities is not None:
+        where.append(_match_sql("identity", sel.identities, params, bytewise=bytewise))
+    for mention in sel.mentions:
+        inner = _match_sql("battery_id", mention, params, bytewise=bytewise)
+        where.append(f"seq IN (SELECT seq FROM event_batteries WHERE {inner})")
+    if sel.after is not None:
+        # Keyset pagination, written so that the first term bounds the index range scan.
+        key, op = _order_column(sel), "<" if sel.descending else ">"
+        where.append(f"{key} {op}= ? AND ({key} {op} ? OR seq {op} ?)")
+        params.extend((sel.after[0], sel.after[0], sel.after[1]))
+    return where
+
+
+def _order_column(sel: EventSelection) -> str:
+    if sel.order_by not in _ORDER_COLUMNS:
+        raise ValueError(f"cannot order events by {sel.order_by!r}")
+    return sel.order_by
+
+
+def selection_sql(
+    sel: EventSelection, limit: int, *, bytewise: bool = True, columns: str = ""
+) -> tuple[str, list[Any]]:
+    """The SQL (``?`` placeholders) and parameters that :meth:`SqlStore.select_events` runs."""
+    params: list[Any] = []
+    where = _selection_where(sel, params, bytewise=bytewise)
+    key = _order_column(sel)
+    direction = "DESC" if sel.descending else "ASC"
+    sql = f"SELECT {columns or _EVENT_FIELDS} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {key} {direction}, seq {direction} LIMIT ?"
+    params.append(limit)
+    return sql, params
 
 
 class SqlStore(EventStore):
@@ -441,6 +527,78 @@ class SqlStore(EventStore):
         query = select(b.id).where(b.kind == kind).order_by(b.event_count.desc(), b.id).limit(1)
         with self._read() as conn:
             return conn.execute(query).scalar_one_or_none()
+
+    # -- queries -------------------------------------------------------------------------------
+    def bytewise_text(self) -> bool:
+        """Whether text compares bytewise (prefix ranges can use the indexes): always on SQLite,
+        on PostgreSQL when the database's collation is C."""
+        cached: bool | None = getattr(self, "_bytewise", None)
+        if cached is None:
+            cached = self._bytewise = self._collation_is_bytewise()
+        return cached
+
+    def _collation_is_bytewise(self) -> bool:
+        if self.engine.dialect.name == "sqlite":
+            return True  # BINARY, the default collation
+        # datlocprovider: absent before PostgreSQL 15; c = libc, i = ICU, b = builtin (17: code
+        # point order, whatever its locale).
+        rows = self._rows(
+            "SELECT datcollate, to_jsonb(d) ->> 'datlocprovider' FROM pg_database AS d"
+            " WHERE datname = current_database()",
+            [],
+        )
+        if not rows:
+            return False
+        collate, provider = rows[0]
+        return provider == "b" or (provider in (None, "c") and collate in _C_COLLATIONS)
+
+    def select_events_sql(self, selection: EventSelection, limit: int) -> tuple[str, list[Any]]:
+        """The SQL this store runs for a selection, in its driver's placeholder style."""
+        sql, params = selection_sql(selection, limit, bytewise=self.bytewise_text())
+        return self.paramstyle(sql), params
+
+    def select_events(self, selection: EventSelection, limit: int) -> list[StoredEvent]:
+        sql, params = selection_sql(selection, limit, bytewise=self.bytewise_text())
+        return [_stored(r) for r in self._rows(sql, params)]
+
+    def count_selected(self, selection: EventSelection, limit: int) -> int:
+        sql, params = selection_sql(selection, limit, bytewise=self.bytewise_text(), columns="seq")
+        return int(self._rows(f"SELECT COUNT(*) FROM ({sql}) AS selected", params)[0][0])
+
+    def distinct_values(self, column: str, *, after: str | None, limit: int) -> list[str]:
+        table = _DISTINCT_SOURCES.get(column)
+        if table is None:
+            raise ValueError(f"no distinct values of {column!r}")
+        # A loose index scan: one index seek per value, however many rows share each value.
+        sql = f"SELECT {column} FROM {table} WHERE {column} > ? ORDER BY {column} LIMIT 1"
+        first = f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1"
+        values: list[str] = []
+        with self.reading():
+            while len(values) < limit:
+                rows = self._rows(sql, [after]) if after is not None else self._rows(first, [])
+                if not rows:
+                    break
+                after = str(rows[0][0])
+                values.append(after)
+        return values
+
+    def save_capture_job(self, capture_id: str, created_at: str, job: dict[str, Any]) -> None:
+        doc = msgspec.json.encode(job)
+        with translating("storing a capture job"), self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                self.paramstyle(
+                    "INSERT INTO capture_jobs (id, created_at, doc) VALUES (?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+                ),
+                (capture_id, created_at, doc),
+            )
+
+    def capture_job(self, capture_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT doc FROM capture_jobs WHERE id = ?", [capture_id])
+        if not rows:
+            return None
+        job: dict[str, Any] = msgspec.json.decode(bytes(rows[0][0]))
+        return job
 
     def log_size(self) -> int:
         return read_edge(self._rows).size

@@ -1,0 +1,188 @@
+"""The EPCIS 2.0 REST binding: capture (``/capture``, ``POST /events``) and events by ID.
+
+Headers and statuses follow GS1's openapi.yaml: ``GS1-EPCIS-Version`` / ``GS1-CBV-Version`` on
+every response, capture limits advertised on ``OPTIONS /capture`` and enforced with 413,
+``GS1-Capture-Error-Behaviour`` rollback / proceed, JSON-LD or XML by Content-Type and Accept,
+and errors as RFC 7807 problems typed ``epcisException:...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import msgspec
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+
+from ionledger.domain.vocabulary import ION_NAMESPACE
+from ionledger.epcis.documents import (
+    STANDARD_CONTEXT,
+    events_of,
+    is_xml,
+    read_document,
+    write_xml,
+)
+from ionledger.errors import (
+    CaptureLimitExceeded,
+    NotAcceptable,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from ionledger.ledger.leaf import record_of
+from ionledger.services.capture_jobs import CaptureService
+from ionledger.store.port import EventStore
+
+EPCIS_VERSION = "2.0.0"
+CBV_VERSION = "2.0.0"
+VERSIONS = {"GS1-EPCIS-Version": EPCIS_VERSION, "GS1-CBV-Version": CBV_VERSION}
+CAPTURE_LIMIT_EVENTS = 50_000  # per request: bigger documents go through `ionledger import`
+CAPTURE_LIMIT_BYTES = 64 * 1024 * 1024
+JSON_TYPES = ("application/json", "application/ld+json")
+XML_TYPES = ("application/xml", "text/xml")
+EPCIS_PATHS = (
+    "/capture",
+    "/events",
+    "/eventTypes",
+    "/epcs",
+    "/bizSteps",
+    "/bizLocations",
+    "/readPoints",
+    "/dispositions",
+    "/queries",
+    "/nextPageToken",
+)
+
+
+def media_type(header: str | None) -> str:
+    return (header or "").split(";")[0].strip().lower()
+
+
+def wants_xml(accept: str | None) -> bool:
+    """JSON-LD unless the client asks for XML (and not for JSON first)."""
+    for part in (accept or "").split(","):
+        kind = media_type(part)
+        if kind in XML_TYPES:
+            return True
+        if kind in (*JSON_TYPES, "*/*", "application/*"):
+            return False
+    if accept and not any(media_type(p) in ("", "*/*") for p in accept.split(",")):
+        raise NotAcceptable(f"Accept {accept!r}: this endpoint gives JSON-LD or XML")
+    return False
+
+
+def render(document: dict[str, Any], accept: str | None, status: int = 200) -> Response:
+    if wants_xml(accept):
+        return Response(write_xml(document), status, VERSIONS, "application/xml")
+    return Response(msgspec.json.encode(document), status, VERSIONS, "application/ld+json")
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes the advertised limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > CAPTURE_LIMIT_BYTES:
+        raise CaptureLimitExceeded(
+            f"the body is {int(declared):,} bytes; the limit is {CAPTURE_LIMIT_BYTES:,}"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > CAPTURE_LIMIT_BYTES:
+            raise CaptureLimitExceeded(f"the body exceeds {CAPTURE_LIMIT_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_media(content_type: str | None, body: bytes) -> None:
+    kind = media_type(content_type)
+    if kind and kind not in (*JSON_TYPES, *XML_TYPES):
+        raise UnsupportedMediaType(
+            f"Content-Type {kind!r}: send application/ld+json, application/json or application/xml"
+        )
+    if kind in XML_TYPES and not is_xml(body):
+        raise ValidationError(f"Content-Type {kind} but the body is not XML")
+
+
+def epcis_router(
+    store: Callable[[], EventStore], capture: Callable[[], CaptureService]
+) -> APIRouter:
+    router = APIRouter(tags=["EPCIS 2.0 capture"])
+
+    @router.options("/capture", status_code=204, summary="Capture settings and limits")
+    def capture_options() -> Response:
+        return Response(
+            status_code=204,
+            headers={
+                **VERSIONS,
+                "GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT_EVENTS),
+                "GS1-EPCIS-Capture-File-Size-Limit": str(CAPTURE_LIMIT_BYTES),
+                "GS1-Capture-Error-Behaviour": "rollback, proceed",
+                "GS1-EPC-Format": "No_Preference",
+                "Allow": "OPTIONS, GET, POST",
+            },
+        )
+
+    @router.post("/capture", status_code=202, summary="Capture an EPCIS document (a job)")
+    async def capture_document(
+        request: Request,
+        behaviour: Annotated[str, Header(alias="GS1-Capture-Error-Behaviour")] = "rollback",
+    ) -> Response:
+        body = await _body(request)
+        _check_media(request.headers.get("content-type"), body)
+        events = events_of(read_document(body))  # a document that cannot be read is a 400
+        if len(events) > CAPTURE_LIMIT_EVENTS:
+            raise CaptureLimitExceeded(
+                f"{len(events):,} events; the limit is {CAPTURE_LIMIT_EVENTS:,} per request"
+            )
+        job = await asyncio.to_thread(capture().capture, body, behaviour=behaviour)
+        return Response(
+            status_code=202,
+            headers={**VERSIONS, "Location": f"/capture/{job.capture_id}"},
+        )
+
+    @router.get("/capture/{capture_id}", summary="A capture job: status and per-event errors")
+    def capture_job(capture_id: str) -> Response:
+        job = capture().job(capture_id)
+        if job is None:
+            raise NotFound(f"no capture job {capture_id!r}")
+        return Response(msgspec.json.encode(job.as_dict()), 200, VERSIONS, "application/json")
+
+    @router.post("/events", status_code=201, summary="Capture one event")
+    async def capture_event(request: Request) -> Response:
+        body = await _body(request)
+        _check_media(request.headers.get("content-type"), body)
+        try:
+            event = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise ValidationError(f"the body is not a JSON event: {exc}") from None
+        job = await asyncio.to_thread(capture().capture_event, event)
+        if not job.success:
+            first = job.errors[0] if job.errors else {"message": "refused"}
+            where = f"field {first['field']}: " if first.get("field") else ""
+            raise ValidationError(f"the event was refused: {where}{first.get('message')}")
+        identity = job.identities[0]
+        return Response(
+            status_code=201,
+            headers={**VERSIONS, "Location": f"/events/{quote(identity, safe='')}"},
+        )
+
+    @router.get("/events/{event_id:path}", summary="One event by its eventID (or hash ID)")
+    def event_by_id(event_id: str, request: Request) -> Response:
+        found = store().event(event_id)
+        if found is None:
+            raise NotFound(f"no event {event_id!r}")
+        record = record_of(found.doc, found.record_time, found.reporter)
+        document = {
+            "@context": [STANDARD_CONTEXT, {"ion": ION_NAMESPACE}],
+            "type": "EPCISQueryDocument",
+            "schemaVersion": "2.0",
+            "creationDate": found.record_time,
+            "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery",
+                                           "resultsBody": {"eventList": [record]}}},
+        }  # fmt: skip
+        return render(document, request.headers.get("accept"))
+
+    return router

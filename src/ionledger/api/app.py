@@ -16,6 +16,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from ionledger import __version__
 from ionledger.api.epcis import EPCIS_PATHS, epcis_router
+from ionledger.api.epcis_query import query_router
 from ionledger.api.log import log_router
 from ionledger.errors import ConfigurationError, IonLedgerError
 from ionledger.ledger.leaf import complete
@@ -144,5 +145,6 @@ def create_app(
     app.include_router(
         log_router(lambda: state["store"], lambda: signer.verifier().vkey() if signer else None)
     )  # before the EPCIS routes: /events/{id}/proof must not read as an event ID
+    app.include_router(query_router(lambda: state["store"]))  # GET /events before /events/{id}
     app.include_router(epcis_router(lambda: state["store"], lambda: state["capture"]))
     return app

@@ -81,6 +81,7 @@ class QueryError(ValidationError):
     """EPCIS QueryParameterException: an unknown parameter, a bad value or a bad combination."""
 
     code = "query-parameter"
+    epcis_exception = "QueryParameterException"
 
     def __init__(self, parameter: str, problem: str) -> None:
         self.parameter = parameter
@@ -96,6 +97,7 @@ class QueryTooLarge(IonLedgerError):
 
     code = "query-too-large"
     status = 413
+    epcis_exception = "QueryTooLargeException"
 
 
 @dataclass(frozen=True)

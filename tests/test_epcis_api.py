@@ -155,3 +155,57 @@ def test_capture_refusals(node: tuple[TestClient, EventStore, Signer], monkeypat
         assert missing.status_code == 404
         assert missing.json()["type"] == "epcisException:NoSuchResourceException"
     assert store.count_events() == 0
+
+
+def test_capture_and_query_against_a_real_server(tmp_path: Any) -> None:
+    """The REST binding over a real uvicorn process: capture (JSON and XML), job, query, log."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx2 as httpx
+
+    url = f"sqlite:///{tmp_path / 'node.db'}"
+    exe = [sys.executable, "-m", "ionledger"]
+    subprocess.run([*exe, "init", "--db", url], check=True, capture_output=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = subprocess.Popen(
+        [*exe, "serve", "--port", str(port), "--db", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    body, events = _doc(3)
+    xml_body, xml_events = _doc(1)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            assert client.options("/capture").status_code == 204
+            for data, kind in (
+                (body, "application/ld+json"),
+                (write_xml(read_document(xml_body)), "application/xml"),
+            ):
+                posted = client.post("/capture", content=data, headers={"Content-Type": kind})
+                assert posted.status_code == 202, posted.text
+                assert client.get(posted.headers["Location"]).json()["success"] is True
+            found = client.get("/events", params={"perPage": 1000}).json()
+            listed = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            assert len(listed) == len(events) + len(xml_events)
+            note = client.get("/log/checkpoint").text
+            assert note.splitlines()[0] == "ionledger.local"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    verified = subprocess.run([*exe, "verify", "--db", url], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

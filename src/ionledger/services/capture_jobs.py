@@ -106,7 +106,8 @@ class CaptureService:
         )
         self._lock = threading.Lock()
 
-    def capture(self, data: bytes, *, behaviour: str = "rollback") -> CaptureJob:
+    def capture(self, data: bytes, *, behaviour: str = "rollback", keep: bool = True) -> CaptureJob:
+        """Run a capture job; ``keep`` stores it for GET /capture/{id} (POST /events has none)."""
         if behaviour not in BEHAVIOURS:
             raise ValidationError(
                 f"GS1-Capture-Error-Behaviour {behaviour!r}: expected rollback or proceed"
@@ -118,14 +119,15 @@ class CaptureService:
             )
         _finish(job, report)
         job.identities = report.identities
-        self.store.save_capture_job(job.capture_id, job.created_at, job.as_dict())
+        if keep:
+            self.store.save_capture_job(job.capture_id, job.created_at, job.as_dict())
         return job
 
     def capture_event(self, event: Any) -> CaptureJob:
         """``POST /events``: one event, captured as a one-event document (rollback)."""
         if not isinstance(event, dict):
             raise InvalidDocument("POST /events takes one EPCIS event, a JSON object")
-        return self.capture(msgspec.json.encode(event_document([event])))
+        return self.capture(msgspec.json.encode(event_document([event])), keep=False)
 
     def job(self, capture_id: str) -> CaptureJob | None:
         data = self.store.capture_job(capture_id)

@@ -17,12 +17,14 @@ from swagger_ui_bundle import swagger_ui_path
 from ionledger import __version__
 from ionledger.api.epcis import EPCIS_PATHS, epcis_router
 from ionledger.api.epcis_query import query_router
+from ionledger.api.epcis_subscriptions import subscriptions_router
 from ionledger.api.log import log_router
 from ionledger.errors import ConfigurationError, IonLedgerError
 from ionledger.ledger.leaf import complete
 from ionledger.ledger.note import Signer
 from ionledger.services.capture_jobs import CaptureService
 from ionledger.services.log import Checkpointer, load_signer
+from ionledger.services.subscriptions import SubscriptionService
 from ionledger.services.trace import Trace, trace
 from ionledger.settings import Settings
 from ionledger.store.open import open_store
@@ -88,7 +90,10 @@ def create_app(
             )
             ticking = asyncio.create_task(_checkpoint_loop(checkpointer))
         state["capture"] = CaptureService(state["store"], settings, checkpointer=checkpointer)
+        state["queries"] = SubscriptionService(state["store"])  # delivery: see its DeliveryConfig
+        await state["queries"].start()
         yield
+        await state["queries"].stop()
         if ticking is not None:
             ticking.cancel()
         if store is None:
@@ -147,4 +152,5 @@ def create_app(
     )  # before the EPCIS routes: /events/{id}/proof must not read as an event ID
     app.include_router(query_router(lambda: state["store"]))  # GET /events before /events/{id}
     app.include_router(epcis_router(lambda: state["store"], lambda: state["capture"]))
+    app.include_router(subscriptions_router(lambda: state["queries"]))
     return app

@@ -80,7 +80,7 @@ def render(document: dict[str, Any], accept: str | None, status: int = 200) -> R
     return Response(msgspec.json.encode(document), status, VERSIONS, "application/ld+json")
 
 
-async def _body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 as soon as it passes the advertised limit."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > CAPTURE_LIMIT_BYTES:
@@ -130,7 +130,7 @@ def epcis_router(
         request: Request,
         behaviour: Annotated[str, Header(alias="GS1-Capture-Error-Behaviour")] = "rollback",
     ) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         _check_media(request.headers.get("content-type"), body)
         events = events_of(read_document(body))  # a document that cannot be read is a 400
         if len(events) > CAPTURE_LIMIT_EVENTS:
@@ -152,7 +152,7 @@ def epcis_router(
 
     @router.post("/events", status_code=201, summary="Capture one event")
     async def capture_event(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         _check_media(request.headers.get("content-type"), body)
         try:
             event = msgspec.json.decode(body)

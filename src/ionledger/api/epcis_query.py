@@ -35,7 +35,7 @@ RESOURCES = {
 }
 
 
-def _per_page(request: Request) -> int:
+def per_page_of(request: Request) -> int:
     text = request.query_params.get("perPage", str(DEFAULT_PER_PAGE))
     if not text.isdigit() or not 1 <= int(text) <= MAX_PER_PAGE:
         raise QueryError("perPage", f"must be an integer from 1 to {MAX_PER_PAGE}, got {text!r}")
@@ -49,7 +49,7 @@ def _params(request: Request) -> dict[str, list[str]]:
     return params
 
 
-def _next_link(request: Request, token: str | None) -> dict[str, str]:
+def next_link(request: Request, token: str | None) -> dict[str, str]:
     if token is None:
         return {}
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "nextPageToken"]
@@ -65,7 +65,7 @@ def _events(store: EventStore, request: Request, extra: dict[str, str]) -> Respo
     page = run_query(
         store,
         query,
-        per_page=_per_page(request),
+        per_page=per_page_of(request),
         cursor=request.query_params.get("nextPageToken"),
     )
     records = [record_of(e.doc, e.record_time, e.reporter) for e in page.events]
@@ -82,7 +82,7 @@ def _events(store: EventStore, request: Request, extra: dict[str, str]) -> Respo
         },
     }
     response = render(document, request.headers.get("accept"))
-    response.headers.update(_next_link(request, page.next_cursor))
+    response.headers.update(next_link(request, page.next_cursor))
     return response
 
 
@@ -90,11 +90,11 @@ def _collection(store: EventStore, request: Request, kind: str) -> Response:
     members, token = epcis_values(
         store,
         kind,
-        per_page=_per_page(request),
+        per_page=per_page_of(request),
         cursor=request.query_params.get("nextPageToken"),
     )
     body = {"@context": CONTEXT, "type": "Collection", "member": members}
-    headers = {**VERSIONS, **_next_link(request, token)}
+    headers = {**VERSIONS, **next_link(request, token)}
     return Response(msgspec.json.encode(body), 200, headers, "application/ld+json")
 
 

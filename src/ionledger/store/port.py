@@ -157,6 +157,34 @@ class Edge:
     removed_seq: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class NamedQuery:
+    """An EPCIS REST named query: its parameters as the client sent them (JSON values)."""
+
+    name: str
+    query: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A webhook subscription to a named query, with its delivery position."""
+
+    id: str
+    query_name: str
+    dest: str  # the webhook URL
+    signature_token: str | None
+    stream: bool
+    schedule: dict[str, str] | None  # QuerySchedule fields as given; None when streaming
+    report_if_empty: bool
+    initial_record_time: str | None
+    created_at: str
+    next_seq: int  # every matching event with a lower seq was delivered
+    delivered_record_time: str | None = None
+    last_notified_at: str | None = None
+    next_run: str | None = None  # scheduled: the next query time (UTC key)
+
+
 class Writer(abc.ABC):
     """One write transaction under the store's writer lock.
 
@@ -287,6 +315,78 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def capture_job(self, capture_id: str) -> dict[str, Any] | None: ...
+
+    # -- named queries and subscriptions (EPCIS REST /queries) ------------------------------------
+    @abc.abstractmethod
+    def next_event_seq(self) -> int:
+        """The seq the next stored event will get: every event below it is committed."""
+
+    @abc.abstractmethod
+    def first_seq_since(self, record_time: str) -> int | None:
+        """The lowest seq of an event recorded at or after ``record_time``."""
+
+    @abc.abstractmethod
+    def select_events_between(
+        self, selection: EventSelection, start: int, stop: int, limit: int
+    ) -> list[StoredEvent]:
+        """At most ``limit`` events of the selection with start <= seq < stop, in seq order
+        (the selection's order and keyset position are ignored)."""
+
+    @abc.abstractmethod
+    def add_named_query(self, query: NamedQuery) -> bool:
+        """Keep a named query; False (and nothing changed) if the name is taken."""
+
+    @abc.abstractmethod
+    def named_query(self, name: str) -> NamedQuery | None: ...
+
+    @abc.abstractmethod
+    def named_queries(self, *, after: str | None, limit: int) -> list[NamedQuery]:
+        """The next ``limit`` named queries by name, after ``after``."""
+
+    @abc.abstractmethod
+    def delete_named_query(self, name: str) -> bool:
+        """Delete a named query and its subscriptions, in one transaction; False if unknown."""
+
+    @abc.abstractmethod
+    def add_subscription(self, subscription: Subscription) -> bool:
+        """Keep a subscription; False (and nothing changed) if its query does not exist."""
+
+    @abc.abstractmethod
+    def subscription(self, query_name: str, subscription_id: str) -> Subscription | None: ...
+
+    @abc.abstractmethod
+    def subscriptions(
+        self, *, query_name: str | None, after: str | None, limit: int
+    ) -> list[Subscription]:
+        """The next ``limit`` subscriptions by id after ``after``: of one query, or all."""
+
+    @abc.abstractmethod
+    def delete_subscription(self, query_name: str, subscription_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def advance_subscription(
+        self,
+        subscription_id: str,
+        *,
+        from_seq: int,
+        to_seq: int,
+        record_time: str | None,
+        notified_at: str | None,
+        next_run: str | None,
+    ) -> bool:
+        """Move the delivery position from ``from_seq`` to ``to_seq`` in one transaction (with
+        the last delivered record time, notification time and next run, None keeping them; the
+        next run is always set). False, and nothing changed, if the position is no longer
+        ``from_seq`` or the subscription is gone."""
+
+    @abc.abstractmethod
+    def claim_subscription(self, subscription_id: str, owner: str, *, now: str, until: str) -> bool:
+        """Take or renew the delivery lease (held by nobody, by ``owner``, or expired before
+        ``now``) until ``until``; False if another owner holds it."""
+
+    @abc.abstractmethod
+    def release_subscriptions(self, owner: str) -> None:
+        """Give back every lease ``owner`` holds."""
 
     # -- the verifiable log ----------------------------------------------------------------------
     @abc.abstractmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -137,5 +138,39 @@ capture_jobs = Table(
     Column("doc", LargeBinary, nullable=False),
 )
 Index("ix_capture_jobs_created", capture_jobs.c.created_at, capture_jobs.c.id)
+
+# EPCIS REST named queries (migration 0005): the query parameters as the client sent them (JSON).
+named_queries = Table(
+    "named_queries",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("query", LargeBinary, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Webhook subscriptions to named queries. next_seq is the delivery position: every matching event
+# with a lower seq was delivered (seq is gapless and in commit order, so nothing slips behind it).
+# It moves only in the transaction that records a 2xx from the subscriber. The lease keeps two
+# delivering processes over one store from sending the same batch.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("query_name", String(128), nullable=False),
+    Column("dest", Text, nullable=False),
+    Column("signature_token", Text, nullable=True),
+    Column("stream", Boolean, nullable=False),
+    Column("schedule", Text, nullable=True),  # JSON: the QuerySchedule fields as given
+    Column("report_if_empty", Boolean, nullable=False),
+    Column("initial_record_time", String(32), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("next_seq", BigInteger, nullable=False),
+    Column("delivered_record_time", String(32), nullable=True),  # of the last event delivered
+    Column("last_notified_at", String(32), nullable=True),
+    Column("next_run", String(32), nullable=True),  # scheduled: the next query time (UTC key)
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", String(32), nullable=True),
+)
+Index("ix_subscriptions_query", subscriptions.c.query_name, subscriptions.c.id)
 
 PROJECTIONS = (event_batteries, batteries, genealogy, test_results)

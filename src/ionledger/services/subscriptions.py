@@ -700,6 +700,16 @@ class DeliveryWorker:
             while query is not None and not self._stopping:
                 if not await asyncio.to_thread(self._claim, sub.id):
                     return  # another process delivers it
+                if first:
+                    # The due list was read before an earlier delivery of this subscription may
+                    # have moved it on: start from the stored position, never a stale one (a
+                    # stale one would send a delivered batch again).
+                    fresh = await asyncio.to_thread(
+                        self.store.subscription, sub.query_name, sub.id
+                    )
+                    if fresh is None:
+                        return  # unsubscribed meanwhile
+                    sub = fresh
                 moved = await self._step(sub, query, first=first)
                 if moved is None:
                     return

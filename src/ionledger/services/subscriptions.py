@@ -704,9 +704,7 @@ class DeliveryWorker:
                     # The due list was read before an earlier delivery of this subscription may
                     # have moved it on: start from the stored position, never a stale one (a
                     # stale one would send a delivered batch again).
-                    fresh = await asyncio.to_thread(
-                        self.store.subscription, sub.query_name, sub.id
-                    )
+                    fresh = await asyncio.to_thread(self.store.subscription, sub.query_name, sub.id)
                     if fresh is None:
                         return  # unsubscribed meanwhile
                     sub = fresh

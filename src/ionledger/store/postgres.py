@@ -76,7 +76,9 @@ class PostgresStore(SqlStore):
         super().__init__(url, create_engine(url), _percent)
 
     def writer(self) -> PostgresWriter:
-        raw = self.engine.raw_connection()
-        conn = raw.driver_connection
-        raw.detach()
-        return PostgresWriter(conn, self.paramstyle, log=self.log_enabled)
+        return PostgresWriter(
+            self._writer_connection(),
+            self.paramstyle,
+            log=self.log_enabled,
+            release=self._keep_writer,
+        )

@@ -170,11 +170,19 @@ def read_edge(query: Callable[[str, Sequence[Any]], list[Any]]) -> TiledTree:
 class SqlWriter(Writer):
     """A writer over one DBAPI connection; subclasses supply locking and bulk inserts."""
 
-    def __init__(self, conn: Any, paramstyle: Callable[[str], str], *, log: bool = True) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        paramstyle: Callable[[str], str],
+        *,
+        log: bool = True,
+        release: Callable[[Any], None] | None = None,
+    ) -> None:
         self._conn = conn
         self._sql = paramstyle
         self._closed = False
         self._log_enabled = log
+        self._release = release  # takes the connection back for the next writer, if given
         self._begin()
 
     # -- database specifics ------------------------------------------------------------------
@@ -315,14 +323,18 @@ class SqlWriter(Writer):
         self._begin()
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._end(commit=False)
-            except _DRIVER_ERRORS:
-                pass  # closing a broken connection: nothing left to roll back
-            finally:
-                self._conn.close()
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._end(commit=False)
+        except _DRIVER_ERRORS:
+            self._conn.close()  # a broken connection: nothing to roll back, nothing to reuse
+            return
+        if self._release is not None:
+            self._release(self._conn)
+        else:
+            self._conn.close()
 
 
 def _stored(row: Any) -> StoredEvent:
@@ -479,6 +491,27 @@ class SqlStore(EventStore):
         self.engine = engine
         self.paramstyle = paramstyle  # our "?" placeholders in the driver's style
         self._local = threading.local()  # the connection pinned by reading(), per thread
+        # One idle writer connection kept for the next writer: opening and closing a connection
+        # per write costs more than a small capture (POST /events) itself.
+        self._idle_writer: Any = None
+        self._idle_lock = threading.Lock()
+
+    def _writer_connection(self) -> Any:
+        with self._idle_lock:
+            conn, self._idle_writer = self._idle_writer, None
+        if conn is not None:
+            return conn
+        raw = self.engine.raw_connection()
+        conn = raw.driver_connection
+        raw.detach()  # the writer owns this connection; it comes back through _keep_writer
+        return conn
+
+    def _keep_writer(self, conn: Any) -> None:
+        with self._idle_lock:
+            if self._idle_writer is None:
+                self._idle_writer, conn = conn, None
+        if conn is not None:
+            conn.close()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -833,4 +866,8 @@ class SqlStore(EventStore):
         return out
 
     def close(self) -> None:
+        with self._idle_lock:
+            idle, self._idle_writer = self._idle_writer, None
+        if idle is not None:
+            idle.close()
         self.engine.dispose()

@@ -65,7 +65,9 @@ class SqliteStore(SqlStore):
         super().__init__(url, engine, lambda sql: sql)
 
     def writer(self) -> SqliteWriter:
-        raw = self.engine.raw_connection()
-        conn = raw.driver_connection
-        raw.detach()  # the writer owns this connection and closes it itself
-        return SqliteWriter(conn, self.paramstyle, log=self.log_enabled)
+        return SqliteWriter(
+            self._writer_connection(),
+            self.paramstyle,
+            log=self.log_enabled,
+            release=self._keep_writer,
+        )

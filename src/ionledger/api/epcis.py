@@ -17,11 +17,10 @@ import msgspec
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
-from ionledger.domain.vocabulary import ION_NAMESPACE
 from ionledger.epcis.documents import (
-    STANDARD_CONTEXT,
     events_of,
     is_xml,
+    query_document,
     read_document,
     write_xml,
 )
@@ -175,14 +174,7 @@ def epcis_router(
         if found is None:
             raise NotFound(f"no event {event_id!r}")
         record = record_of(found.doc, found.record_time, found.reporter)
-        document = {
-            "@context": [STANDARD_CONTEXT, {"ion": ION_NAMESPACE}],
-            "type": "EPCISQueryDocument",
-            "schemaVersion": "2.0",
-            "creationDate": found.record_time,
-            "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery",
-                                           "resultsBody": {"eventList": [record]}}},
-        }  # fmt: skip
+        document = query_document([record])
         return render(document, request.headers.get("accept"))
 
     return router

@@ -6,7 +6,6 @@ top-level resources (``/eventTypes``, ``/bizSteps``, ``/bizLocations``, ``/readP
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
@@ -14,16 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ionledger.api.epcis import VERSIONS, render
-from ionledger.domain.vocabulary import ION_NAMESPACE
-from ionledger.epcis.documents import STANDARD_CONTEXT
-from ionledger.epcis.times import now_key
+from ionledger.epcis.documents import QUERY_CONTEXT, query_document
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import QueryError, epcis_values, parse_query, run_query
 from ionledger.store.port import EventStore
 
 DEFAULT_PER_PAGE = 30  # the REST binding's default
 MAX_PER_PAGE = 1_000  # the server's upper limit (documented in the API description)
-CONTEXT = [STANDARD_CONTEXT, {"ion": ION_NAMESPACE}]
 # /{resource}/{value}/events adds this query parameter.
 RESOURCES = {
     "eventTypes": "eventType",
@@ -69,18 +65,7 @@ def _events(store: EventStore, request: Request, extra: dict[str, str]) -> Respo
         cursor=request.query_params.get("nextPageToken"),
     )
     records = [record_of(e.doc, e.record_time, e.reporter) for e in page.events]
-    document: dict[str, Any] = {
-        "@context": CONTEXT,
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": now_key(),
-        "epcisBody": {
-            "queryResults": {
-                "queryName": "SimpleEventQuery",
-                "resultsBody": {"eventList": records},
-            }
-        },
-    }
+    document = query_document(records)
     response = render(document, request.headers.get("accept"))
     response.headers.update(next_link(request, page.next_cursor))
     return response
@@ -93,7 +78,7 @@ def _collection(store: EventStore, request: Request, kind: str) -> Response:
         per_page=per_page_of(request),
         cursor=request.query_params.get("nextPageToken"),
     )
-    body = {"@context": CONTEXT, "type": "Collection", "member": members}
+    body = {"@context": QUERY_CONTEXT, "type": "Collection", "member": members}
     headers = {**VERSIONS, **next_link(request, token)}
     return Response(msgspec.json.encode(body), 200, headers, "application/ld+json")
 

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ionledger.api.epcis import JSON_TYPES, VERSIONS, media_type, read_body, render
 from ionledger.api.epcis_query import next_link, per_page_of
+from ionledger.epcis.documents import query_document
 from ionledger.errors import IonLedgerError, UnsupportedMediaType, ValidationError
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import API_PARAMETERS, QueryError, run_query
@@ -32,7 +33,6 @@ from ionledger.services.subscriptions import (
     compile_query,
     parse_controls,
     query_view,
-    results_document,
     subscription_view,
 )
 
@@ -161,7 +161,7 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
             cursor=request.query_params.get("nextPageToken"),
         )
         records = [record_of(e.doc, e.record_time, e.reporter) for e in page.events]
-        response = render(results_document(name, None, records), request.headers.get("accept"))
+        response = render(query_document(records, query_name=name), request.headers.get("accept"))
         response.headers.update(next_link(request, page.next_cursor))
         return response
 

@@ -10,10 +10,14 @@ from typing import Any
 
 import msgspec
 
+from ionledger.domain.vocabulary import ION_NAMESPACE
+from ionledger.epcis.times import now_key
 from ionledger.errors import InvalidDocument
 
 EVENT_DOCUMENTS = ("EPCISDocument", "EPCISQueryDocument")
 STANDARD_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+# What the node serves: records carry ion: terms (recordTime aside, ion:reportedBy).
+QUERY_CONTEXT = [STANDARD_CONTEXT, {"ion": ION_NAMESPACE}]
 # Documents that are EPCIS but carry no events: recognised and named, not crashed on.
 OTHER_DOCUMENTS = {
     "EPCISMasterDataDocument": "an EPCIS master-data document",
@@ -30,9 +34,13 @@ def read_document(data: bytes) -> dict[str, Any]:
     """An event document (JSON-LD or XML) as the JSON-LD dict; other documents are refused
     with InvalidDocument saying what they are."""
     if is_xml(data):
+        from ionledger.epcis.checks import type_xml_ilmd
         from ionledger.epcis.xml import read_document as read_xml
 
-        return read_xml(data)
+        document = read_xml(data)
+        events = events_of(document)
+        events[:] = [type_xml_ilmd(e) for e in events]  # XML text: our numeric terms typed
+        return document
     try:
         document = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
@@ -76,6 +84,27 @@ def event_document(
         "epcisBody": {"eventList": events},
     }
     return document
+
+
+def query_document(
+    records: list[dict[str, Any]],
+    *,
+    query_name: str = "SimpleEventQuery",
+    subscription_id: str | None = None,
+) -> dict[str, Any]:
+    """The EPCISQueryDocument the REST binding answers queries (and subscriptions) with."""
+    results: dict[str, Any] = {}
+    if subscription_id is not None:
+        results["subscriptionID"] = subscription_id
+    results["queryName"] = query_name
+    results["resultsBody"] = {"eventList": records}
+    return {
+        "@context": QUERY_CONTEXT,
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": now_key(),
+        "epcisBody": {"queryResults": results},
+    }
 
 
 def write_json(document: dict[str, Any]) -> bytes:

@@ -59,6 +59,7 @@ from typing import Any, Final, NamedTuple
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from ionledger.epcis.documents import STANDARD_CONTEXT
 from ionledger.epcis.strict import (
     BIZ_STEP,
     BIZ_TRANSACTION_TYPE,
@@ -84,7 +85,6 @@ __all__ = [
 MAX_XML_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64
 
-STANDARD_CONTEXT: Final = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 DOCTYPE_REFUSED: Final = (
     "XML with a DOCTYPE is refused: DTDs and entities are not allowed (XXE / entity expansion)"
 )

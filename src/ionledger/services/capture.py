@@ -133,6 +133,17 @@ def facts_of(
     return facts, ids.errors
 
 
+def duplicate_in_document(identity: str, earlier: int | None, index: int) -> InvalidEvent:
+    """The error for an event whose identity an earlier event of the same document gave
+    (``earlier`` its index, None when it was in an earlier, already written batch)."""
+    where = f"event {earlier}" if earlier is not None else "an earlier event"
+    return InvalidEvent(
+        f"duplicate event identity {identity!r}: already given by {where} of this document",
+        index=index,
+        field="eventID",
+    )
+
+
 def _tolerant(raw: bytes, index: int) -> tuple[bytes, list[Tolerated]]:
     """The event with what lenient capture normalises (numbers sent as strings, CBV 1.x URNs),
     and a warning for each change; the bytes unchanged when there is nothing to tolerate."""
@@ -153,21 +164,23 @@ def accept(
 ) -> Accepted | list[InvalidEvent]:
     """The prepared event, or every error found in it. ``context`` is the document's @context
     (it names the namespaces the CBV 2.0 hash ID expands extension fields with)."""
-    warnings: list[Tolerated] = []
-    if _CBV1_URN in raw:  # cheap test first: most events need no normalising
-        raw, warnings = _tolerant(raw, index)
-    rescued: InvalidEvent | None = None  # the strict error lenient normalising got past
-    try:
-        event = decode_event(raw, index)
-    except InvalidEvent as exc:
-        raw, warnings = _tolerant(raw, index)
-        if not warnings:
-            return [exc]
-        rescued = exc
+    # Lenient capture normalises once, and only when needed: for CBV 1.x URNs (a cheap byte
+    # test) or when the strict decode fails; a strict error it gets past is kept to report
+    # first, should the normalised event still fail.
+    event: Event | None = None
+    rescued: InvalidEvent | None = None
+    if _CBV1_URN not in raw:
         try:
             event = decode_event(raw, index)
-        except InvalidEvent:
-            return [exc]  # normalising did not rescue it: report what the sender sent
+        except InvalidEvent as exc:
+            rescued = exc
+    warnings: list[Tolerated] = []
+    if event is None:
+        raw, warnings = _tolerant(raw, index)
+        try:
+            event = decode_event(raw, index)
+        except InvalidEvent as exc:
+            return [rescued or exc]  # normalising did not rescue it: report what was sent
     errors = event_errors(event, index, size=len(raw))
     for field_name, message in event_warnings(event):
         warnings.append(Tolerated(f"/{field_name}", "tolerated", f"{message}; kept", index))

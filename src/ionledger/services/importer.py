@@ -17,15 +17,13 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from ionledger.epcis.checks import type_xml_ilmd
-from ionledger.epcis.documents import events_of, is_xml
+from ionledger.epcis.documents import events_of, is_xml, read_document
 from ionledger.epcis.lenient import Tolerated
 from ionledger.epcis.stream import EventStream, iter_events
 from ionledger.epcis.times import now_key
 from ionledger.epcis.xml import MAX_XML_BYTES
-from ionledger.epcis.xml import read_document as read_xml
 from ionledger.errors import InvalidDocument, InvalidEvent
-from ionledger.services.capture import Accepted, accept
+from ionledger.services.capture import Accepted, accept, duplicate_in_document
 from ionledger.services.log import Checkpointer
 from ionledger.services.projector import Projector
 from ionledger.settings import Settings
@@ -206,11 +204,10 @@ class _Events:
             data = head + stream.read(MAX_XML_BYTES + 1 - len(head))
             if len(data) > MAX_XML_BYTES:
                 raise InvalidDocument(f"XML document exceeds {MAX_XML_BYTES:,} bytes")
-            document = read_xml(data)
+            document = read_document(data)
             self._context = document.get("@context")
             self.bytes_read = len(data)
-            events = [type_xml_ilmd(e) for e in events_of(document)]
-            self._xml = iter([msgspec.json.encode(e) for e in events])
+            self._xml = iter([msgspec.json.encode(e) for e in events_of(document)])
         else:
             self._json = iter_events(_Prefixed(head, stream))  # type: ignore[arg-type]
 
@@ -284,14 +281,8 @@ class _Run:
             if earlier is None and seq is not None and self._is_mine(seq):
                 earlier = -1
             if earlier is not None:
-                where = f"event {earlier}" if earlier >= 0 else "an earlier event"
                 self.report.add_error(
-                    InvalidEvent(
-                        f"duplicate event identity {identity!r}: already given by {where} of this"
-                        " document",
-                        index=item.index,
-                        field="eventID",
-                    )
+                    duplicate_in_document(identity, earlier if earlier >= 0 else None, item.index)
                 )
             elif seq is not None:
                 self.report.duplicates += 1

@@ -56,8 +56,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ionledger.domain.vocabulary import ION_NAMESPACE
-from ionledger.epcis.documents import STANDARD_CONTEXT
+from ionledger.epcis.documents import query_document
 from ionledger.epcis.times import now_key, utc_key
 from ionledger.errors import ConflictError, NotFound, ValidationError
 from ionledger.ledger.leaf import record_of
@@ -69,7 +68,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONTEXT = [STANDARD_CONTEXT, {"ion": ION_NAMESPACE}]
 HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
 NAME = re.compile(r"[A-Za-z0-9._~-]{1,128}")  # URL-unreserved: a name is a path segment
 SCAN_BUDGET = 100_000  # events one batch may examine (a sparse query resumes on the next)
@@ -400,23 +398,6 @@ def next_batch(store: EventStore, query: EventQuery, start: int, limit: int) -> 
     return Batch(records, start, position, end, last)
 
 
-def results_document(
-    query_name: str, subscription_id: str | None, records: list[dict[str, Any]]
-) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    if subscription_id is not None:
-        results["subscriptionID"] = subscription_id
-    results["queryName"] = query_name
-    results["resultsBody"] = {"eventList": records}
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": now_key(),
-        "epcisBody": {"queryResults": results},
-    }
-
-
 def gs1_signature(token: str, body: bytes) -> str:
     """The ``GS1-Signature`` header: base64 of HMAC-SHA256 keyed with the token, over the body."""
     return base64.b64encode(hmac.new(token.encode(), body, hashlib.sha256).digest()).decode()
@@ -558,7 +539,9 @@ class Watch:
         return documents
 
     def _encode(self, records: list[dict[str, Any]]) -> bytes:
-        return msgspec.json.encode(results_document(self.name, self.id, records))
+        return msgspec.json.encode(
+            query_document(records, query_name=self.name, subscription_id=self.id)
+        )
 
 
 # -- webhook delivery ------------------------------------------------------------------------
@@ -753,7 +736,9 @@ class DeliveryWorker:
 
     async def _post(self, sub: Subscription, records: list[dict[str, Any]], limit: int) -> bool:
         assert self._client is not None
-        body = msgspec.json.encode(results_document(sub.query_name, sub.id, records))
+        body = msgspec.json.encode(
+            query_document(records, query_name=sub.query_name, subscription_id=sub.id)
+        )
         headers = {"Content-Type": "application/ld+json", **HEADERS}
         if sub.signature_token:
             headers["GS1-Signature"] = gs1_signature(sub.signature_token, body)

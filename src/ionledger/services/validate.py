@@ -12,11 +12,10 @@ from typing import Any
 
 import msgspec
 
-from ionledger.epcis.checks import type_xml_ilmd
-from ionledger.epcis.documents import events_of, is_xml, read_document
+from ionledger.epcis.documents import events_of, read_document
 from ionledger.epcis.strict import strict_findings
 from ionledger.errors import InvalidDocument, InvalidEvent
-from ionledger.services.capture import accept
+from ionledger.services.capture import accept, duplicate_in_document
 
 
 @dataclass(slots=True)
@@ -59,8 +58,6 @@ def validate(data: bytes, *, strict: bool = False, source: str = "<bytes>") -> V
         return report
     report.kind = document.get("type")
     events = events_of(document)
-    if is_xml(data):  # as the importer reads XML: our numeric ILMD terms typed
-        events = [type_xml_ilmd(e) for e in events]
     report.events = len(events)
     if strict:
         report.errors = [asdict(f) for f in strict_findings(document)]
@@ -78,14 +75,7 @@ def validate(data: bytes, *, strict: bool = False, source: str = "<bytes>") -> V
         identity = result.prepared.identity
         if identity in first_seen:  # the import refuses a document that repeats an event
             report.errors.append(
-                _event_error(
-                    InvalidEvent(
-                        f"duplicate event identity {identity!r}: already given by event"
-                        f" {first_seen[identity]} of this document",
-                        index=index,
-                        field="eventID",
-                    )
-                )
+                _event_error(duplicate_in_document(identity, first_seen[identity], index))
             )
         first_seen.setdefault(identity, index)
     return report

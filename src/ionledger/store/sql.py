@@ -660,15 +660,12 @@ class SqlStore(EventStore):
         return values
 
     def save_capture_job(self, capture_id: str, created_at: str, job: dict[str, Any]) -> None:
-        doc = msgspec.json.encode(job)
-        with translating("storing a capture job"), self.engine.begin() as conn:
-            conn.exec_driver_sql(
-                self.paramstyle(
-                    "INSERT INTO capture_jobs (id, created_at, doc) VALUES (?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
-                ),
-                (capture_id, created_at, doc),
-            )
+        sql = (
+            "INSERT INTO capture_jobs (id, created_at, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+        )
+        params = (capture_id, created_at, msgspec.json.encode(job))
+        self._write("storing a capture job", [(sql, params)])
 
     def capture_job(self, capture_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT doc FROM capture_jobs WHERE id = ?", [capture_id])

@@ -22,7 +22,8 @@ from factory import code, document, lifecycle
 from ionledger.api.app import create_app
 from ionledger.ledger.note import Signer
 from ionledger.services.capture_jobs import CaptureService
-from ionledger.services.subscriptions import Schedule, SubscriptionControlsError, gs1_signature
+from ionledger.services.schedule import Schedule, SubscriptionControlsError
+from ionledger.services.subscriptions import gs1_signature
 from ionledger.settings import Settings
 from ionledger.store.port import EventStore
 

@@ -26,9 +26,9 @@ from ionledger.epcis.documents import query_document
 from ionledger.errors import IonLedgerError, UnsupportedMediaType, ValidationError
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import API_PARAMETERS, QueryError, run_query
+from ionledger.services.schedule import SubscriptionControlsError
 from ionledger.services.subscriptions import (
     Controls,
-    SubscriptionControlsError,
     SubscriptionService,
     compile_query,
     parse_controls,

@@ -27,10 +27,18 @@ def fleet(packs: int, seed: int = 7, *, events_per_document: int = 50_000) -> Pa
     """Generate (once, cached on disk) a fleet of ``packs`` packs; returns its directory."""
     from ionledger.sim.generator import generate
 
-    out = WORK / f"fleet-{packs}-{seed}-{events_per_document}"
+    out = WORK / f"fleet-{packs}-{seed}-{events_per_document}-clean"
     done = out / ".complete"
     if not done.exists():
-        generate(batteries=packs, seed=seed, out=out, events_per_document=events_per_document)
+        # No planted violations: these fleets measure rates, and the rules reject the impossible
+        # ones (tests/test_detection.py is where planted fleets are used).
+        generate(
+            batteries=packs,
+            seed=seed,
+            out=out,
+            events_per_document=events_per_document,
+            anomaly_rate=0.0,
+        )
         done.write_text("ok")
     return out
 

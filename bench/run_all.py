@@ -16,6 +16,7 @@ def main() -> None:
         ["import_rate.py", "--events", "100000" if quick else "1000000"],
         ["memory.py", "--mb", "100" if quick else "1024"],
         ["trace_latency.py", "--events", "200000" if quick else "10000000"],
+        ["sim.py", "--draws", "100" if quick else "1000"],
         ["ledger.py"]
         + (
             ["--events", "30000", "--leaves", "1000000", "--peer-leaves", "100000"] if quick else []

@@ -89,3 +89,11 @@ def store(store_url: str) -> Iterator[EventStore]:
     s = init_store(store_url)
     yield s
     s.close()
+
+
+def operator_headers(store: EventStore) -> dict[str, str]:
+    """Authorization headers of a fresh operator credential (reads and writes everything)."""
+    from ionledger.governance.credentials import OPERATOR, issue
+
+    token = issue(store, OPERATOR, ["admin"], expires_days=None, label="tests").token
+    return {"Authorization": f"Bearer {token}"}

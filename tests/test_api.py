@@ -15,6 +15,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import operator_headers
 from factory import code, document, lifecycle, urn, write
 from ionledger.api.app import create_app
 from ionledger.services.importer import Importer
@@ -32,7 +33,8 @@ def seeded(store: EventStore) -> tuple[EventStore, str]:
 
 def test_battery_and_its_events(seeded: tuple[EventStore, str]) -> None:
     store, pack = seeded
-    with TestClient(create_app(Settings(database_url=store.url), store=store)) as client:
+    app = create_app(Settings(database_url=store.url), store=store)
+    with TestClient(app, headers=operator_headers(store)) as client:
         body = client.get(f"/batteries/{pack}").json()
         assert body["battery"]["state"] == "tested"
         assert body["battery"]["chemistry"] == "LFP"
@@ -49,7 +51,8 @@ def test_battery_and_its_events(seeded: tuple[EventStore, str]) -> None:
 
 def test_errors_are_problem_details(seeded: tuple[EventStore, str]) -> None:
     store, _ = seeded
-    with TestClient(create_app(Settings(database_url=store.url), store=store)) as client:
+    app = create_app(Settings(database_url=store.url), store=store)
+    with TestClient(app, headers=operator_headers(store)) as client:
         missing = client.get(f"/batteries/{code('P')}")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
@@ -71,7 +74,9 @@ def test_real_server_end_to_end(tmp_path: Path) -> None:
     pack = code("P")
     doc = write(tmp_path / "doc.json", lifecycle(pack, [code("M")]))
     exe = [sys.executable, "-m", "ionledger"]
-    subprocess.run([*exe, "init", "--db", url], check=True, capture_output=True)
+    init = subprocess.run([*exe, "init", "--db", url], check=True, capture_output=True, text=True)
+    [token] = [line for line in init.stdout.split() if line.startswith("ionl_")]  # shown once
+    auth = {"Authorization": f"Bearer {token}"}
     subprocess.run([*exe, "import", str(doc), "--db", url], check=True, capture_output=True)
     port = _free_port()
     server = subprocess.Popen(
@@ -83,12 +88,15 @@ def test_real_server_end_to_end(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/batteries/{pack}", timeout=2)
+                anonymous = httpx.get(f"http://127.0.0.1:{port}/batteries/{pack}", timeout=2)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        assert anonymous.status_code == 401  # histories are not public
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        response = httpx.get(f"http://127.0.0.1:{port}/batteries/{pack}", headers=auth)
         assert response.status_code == 200
         assert response.json()["battery"]["kind"] == "pack"
     finally:

@@ -27,6 +27,11 @@ COMMANDS = [
     "verify",
     "demo",
     "serve",
+    "registry",
+    "token",
+    "alerts",
+    "rules",
+    "sim",
 ]
 START, END = "<!-- cli-start -->", "<!-- cli-end -->"
 

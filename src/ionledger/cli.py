@@ -8,7 +8,6 @@ from typing import Annotated
 
 import msgspec
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,10 +18,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ionledger.cli_common import DbOption, TokenOption, console, err, fail, settings_of, token_of
+from ionledger.cli_governance import alerts, registry_app, rules, token_app
+from ionledger.cli_sim import sim_app
 from ionledger.errors import IonLedgerError
 from ionledger.ledger.note import Verifier
 from ionledger.render import print_import_report, print_trace
-from ionledger.settings import Settings
 
 app = typer.Typer(
     name="ionledger",
@@ -31,26 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (sqlite:///PATH or postgresql://...). "
-        "Default: $IONLEDGER_DATABASE_URL, else sqlite:///ionledger.db.",
-    ),
-]
-
-
-def _settings(db: str | None) -> Settings:
-    return Settings.from_env(database_url=db)
-
-
-def _fail(exc: IonLedgerError) -> typer.Exit:
-    err.print(f"[red]error[/red] {escape(f'[{exc.code}]')} {escape(exc.message)}")
-    return typer.Exit(1 if exc.status < 500 else 2)
+_settings, _fail = settings_of, fail
 
 
 def _verifier(key: str) -> Verifier:
@@ -64,6 +46,7 @@ def _verifier(key: str) -> Verifier:
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create the store (or bring its schema up to date)."""
+    from ionledger.governance.credentials import bootstrap_admin
     from ionledger.services.log import start_log
     from ionledger.store.open import init_store, revision
 
@@ -78,6 +61,12 @@ def init(db: DbOption = None) -> None:
         if created is not None:
             console.print(f"log signing key created at {created} (mode 0600): keep it secret")
         console.print(f"log public key: {signer.verifier().vkey()}")
+        token = bootstrap_admin(store)
+        if token is not None:
+            console.print(
+                "admin credential created for the node operator; the token is shown once:"
+            )
+            typer.echo(token)
         store.close()
     except IonLedgerError as exc:
         raise _fail(exc) from exc
@@ -185,16 +174,22 @@ def import_(
 def trace(
     code: Annotated[str, typer.Argument(help="GB/T 34014 code, EPC URN, Digital Link or VIN URN.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    token: TokenOption = None,
     db: DbOption = None,
 ) -> None:
     """The full history and genealogy of a battery, as a timeline."""
+    from ionledger.services.principals import Principals
     from ionledger.services.trace import trace as run
     from ionledger.store.open import open_store
 
     try:
         store = open_store(_settings(db).database_url)
-        result = run(store, code)
-        store.close()
+        try:
+            bearer = token_of(token)
+            who = Principals(store).of_token(bearer) if bearer else None
+            result = run(store, code, who)
+        finally:
+            store.close()
     except IonLedgerError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -437,14 +432,17 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load, then exit.")] = False,
 ) -> None:
     """Init a store, generate a province-scale fleet, import it, and serve the API."""
-    from ionledger.services.demo import prepare_demo
+    from ionledger.services.demo import demo_token, prepare_demo
 
     try:
         settings, example = prepare_demo(workdir, batteries=batteries, seed=seed, console=console)
     except IonLedgerError as exc:
         raise _fail(exc) from exc
+    token = demo_token(settings)
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]ionledger demo[/bold] - store: {settings.database_url}")
+    console.print(f"  read token:    {token}  (send as 'Authorization: Bearer ...'; 7 days)")
+    console.print(f"  alerts:        {base}/alerts")
     console.print(f"  API docs:      {base}/docs")
     console.print(f"  a battery:     {base}/batteries/{example}")
     console.print(f"  its events:    {base}/batteries/{example}/events")
@@ -457,6 +455,13 @@ def demo(
         from ionledger.api.server import run_server
 
         run_server(settings, host=host, port=port)
+
+
+app.add_typer(registry_app, name="registry")
+app.add_typer(token_app, name="token")
+app.add_typer(sim_app, name="sim", help="The policy and fleet simulator (national flows, levers).")
+app.command()(alerts)
+app.command()(rules)
 
 
 def main() -> None:

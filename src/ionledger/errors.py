@@ -11,6 +11,9 @@ RFC 7807 problem details) and a readable message. The hierarchy::
     │   ├── InvalidDocument            the document as a whole is unreadable or rejected
     │   ├── ProofError                 a Merkle proof, root, index or size is malformed or fails
     │   └── SignatureError             a signed note or key is malformed, or a signature fails
+    │   └── RuleViolation              a governance rule rejected an event (rule ID, battery)
+    ├── Unauthenticated            401  no credential, or one that is unknown, expired or revoked
+    ├── Forbidden                  403  the credential may not do this (says which rule and why)
     ├── NotFound                   404  no such battery / event
     ├── ConflictError              409  e.g. the store is already initialised
     ├── CaptureLimitExceeded       413  a capture request over the advertised limits
@@ -98,6 +101,44 @@ class InvalidEvent(ValidationError):
 
 class InvalidDocument(ValidationError):
     code = "document"
+
+
+class RuleViolation(InvalidEvent):
+    """A governance rule rejected an event: the record cannot be true, or its reporter may not
+    make it. ``rule`` is the stable rule ID (ionledger.governance.catalogue)."""
+
+    code = "rule"
+
+    def __init__(
+        self, rule: str, reason: str, *, index: int | None = None, subject: str | None = None
+    ) -> None:
+        self.rule = rule
+        self.subject = subject
+        super().__init__(f"[{rule}] {reason}", index=index, field=subject or "")
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "rule": self.rule, "subject": self.subject}
+
+
+class Unauthenticated(IonLedgerError):
+    code = "unauthenticated"
+    status = 401
+    epcis_exception = "SecurityException"
+
+
+class Forbidden(IonLedgerError):
+    """The caller is known but may not do this; ``rule`` names the access rule that said no."""
+
+    code = "forbidden"
+    status = 403
+    epcis_exception = "SecurityException"
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+    def details(self) -> dict[str, Any]:
+        return {"rule": self.rule}
 
 
 class NotFound(IonLedgerError):

@@ -30,6 +30,9 @@ class Settings:
     log_key: str | None = None  # the log's signer key text (PRIVATE+KEY+...), if given inline
     log_key_file: str | None = None  # else the file holding it (see key_file)
     checkpoint_interval: float = 10.0  # seconds between checkpoints under continuous capture
+    # The governance rules on capture. Off only in benchmarks that measure what they cost: a
+    # store written without them has no alerts and no access data for those events.
+    rules: bool = True
 
     def key_file(self) -> Path:
         """The log key's file: as set, else beside a SQLite database, else in the working dir."""

@@ -15,15 +15,18 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from ionledger import __version__
+from ionledger.api.auth import Who
 from ionledger.api.epcis import EPCIS_PATHS, epcis_router
 from ionledger.api.epcis_query import query_router
 from ionledger.api.epcis_subscriptions import subscriptions_router
+from ionledger.api.governance import governance_router
 from ionledger.api.log import log_router
 from ionledger.errors import ConfigurationError, IonLedgerError
 from ionledger.ledger.leaf import complete
 from ionledger.ledger.note import Signer
 from ionledger.services.capture_jobs import CaptureService
 from ionledger.services.log import Checkpointer, load_signer
+from ionledger.services.principals import Principals
 from ionledger.services.subscriptions import SubscriptionService
 from ionledger.services.trace import Trace, trace
 from ionledger.settings import Settings
@@ -89,6 +92,8 @@ def create_app(
                 state["store"], signer, interval=settings.checkpoint_interval
             )
             ticking = asyncio.create_task(_checkpoint_loop(checkpointer))
+        state["checkpointer"] = checkpointer
+        state["principals"] = _app.state.principals = Principals(state["store"])
         state["capture"] = CaptureService(state["store"], settings, checkpointer=checkpointer)
         state["queries"] = SubscriptionService(state["store"])  # delivery: see its DeliveryConfig
         await state["queries"].start()
@@ -125,7 +130,9 @@ def create_app(
         if request.url.path.startswith(EPCIS_PATHS):  # the REST binding's exception types
             problem = {**problem, "type": f"epcisException:{exc.epcis_exception}"}
             problem["code"] = exc.code
-        return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM)
+        # RFC 6750: a 401 names the scheme the client should use.
+        headers = {"WWW-Authenticate": 'Bearer realm="ionledger"'} if exc.status == 401 else None
+        return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.get("/health", summary="Liveness and store size")
     def health() -> dict[str, Any]:
@@ -136,16 +143,16 @@ def create_app(
         summary="A battery's events, in time order",
         response_class=MsgspecResponse,
     )
-    def battery_events(battery_id: str) -> MsgspecResponse:
-        return MsgspecResponse(_events_view(trace(state["store"], battery_id)))
+    def battery_events(battery_id: str, who: Who) -> MsgspecResponse:
+        return MsgspecResponse(_events_view(trace(state["store"], battery_id, who)))
 
     @app.get(
         "/batteries/{battery_id:path}",
         summary="A battery: state, genealogy, tests",
         response_class=MsgspecResponse,
     )
-    def battery(battery_id: str) -> MsgspecResponse:
-        return MsgspecResponse(_battery_view(trace(state["store"], battery_id)))
+    def battery(battery_id: str, who: Who) -> MsgspecResponse:
+        return MsgspecResponse(_battery_view(trace(state["store"], battery_id, who)))
 
     app.include_router(
         log_router(lambda: state["store"], lambda: signer.verifier().vkey() if signer else None)
@@ -153,4 +160,11 @@ def create_app(
     app.include_router(query_router(lambda: state["store"]))  # GET /events before /events/{id}
     app.include_router(epcis_router(lambda: state["store"], lambda: state["capture"]))
     app.include_router(subscriptions_router(lambda: state["queries"]))
+    app.include_router(
+        governance_router(
+            lambda: state["store"],
+            lambda: state["principals"],
+            lambda: state["checkpointer"],
+        )
+    )
     return app

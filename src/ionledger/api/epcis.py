@@ -1,9 +1,12 @@
 """The EPCIS 2.0 REST binding: capture (``/capture``, ``POST /events``) and events by ID.
 
 Headers and statuses follow GS1's openapi.yaml: ``GS1-EPCIS-Version`` / ``GS1-CBV-Version`` on
-every response, capture limits advertised on ``OPTIONS /capture`` and enforced with 413,
-``GS1-Capture-Error-Behaviour`` rollback / proceed, JSON-LD or XML by Content-Type and Accept,
-and errors as RFC 7807 problems typed ``epcisException:...``.
+every response and version negotiation on every request (``api/negotiation.py``), capture limits
+advertised on ``OPTIONS /capture`` (``api/discovery.py``, which this router includes) and
+enforced with 413, ``GS1-Capture-Error-Behaviour`` rollback / proceed, JSON-LD or XML by
+Content-Type and Accept, returned events written in the ``GS1-EPC-Format`` and
+``GS1-CBV-XML-Format`` asked for (:func:`render`), and errors as RFC 7807 problems typed
+``epcisException:...``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,19 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
+from starlette.requests import HTTPConnection
 
+from ionledger.api.discovery import discovery_router
+from ionledger.api.negotiation import (
+    CBV_VERSION,
+    EPCIS_VERSION,
+    VERSIONS,
+    negotiate,
+    negotiation_of,
+)
+from ionledger.domain.gs1 import CompanyPrefixes
 from ionledger.epcis.documents import (
     events_of,
     is_xml,
@@ -24,6 +37,7 @@ from ionledger.epcis.documents import (
     read_document,
     write_xml,
 )
+from ionledger.epcis.epc_format import NO_PREFIXES, apply_cbv_xml_format, apply_epc_format
 from ionledger.errors import (
     CaptureLimitExceeded,
     NotAcceptable,
@@ -35,9 +49,9 @@ from ionledger.ledger.leaf import record_of
 from ionledger.services.capture_jobs import CaptureService
 from ionledger.store.port import EventStore
 
-EPCIS_VERSION = "2.0.0"
-CBV_VERSION = "2.0.0"
-VERSIONS = {"GS1-EPCIS-Version": EPCIS_VERSION, "GS1-CBV-Version": CBV_VERSION}
+__all__ = ["CBV_VERSION", "EPCIS_VERSION", "VERSIONS", "epcis_router", "render"]
+# On every EPCIS router: the version headers checked, the format headers read.
+NEGOTIATED = [Depends(negotiate)]
 CAPTURE_LIMIT_EVENTS = 50_000  # per request: bigger documents go through `ionledger import`
 CAPTURE_LIMIT_BYTES = 64 * 1024 * 1024
 JSON_TYPES = ("application/json", "application/ld+json")
@@ -73,10 +87,26 @@ def wants_xml(accept: str | None) -> bool:
     return False
 
 
-def render(document: dict[str, Any], accept: str | None, status: int = 200) -> Response:
-    if wants_xml(accept):
-        return Response(write_xml(document), status, VERSIONS, "application/xml")
-    return Response(msgspec.json.encode(document), status, VERSIONS, "application/ld+json")
+def company_prefixes(request: HTTPConnection) -> CompanyPrefixes:
+    """The GS1 company prefixes the node knows (``app.state.company_prefixes``): what lets a
+    Digital Link be written as an EPC URN. None are configured by default."""
+    found = getattr(request.app.state, "company_prefixes", None)
+    return found if isinstance(found, CompanyPrefixes) else NO_PREFIXES
+
+
+def render(document: dict[str, Any], request: Request, status: int = 200) -> Response:
+    """An event or query document in the syntax the request accepts, its events' identifiers
+    in the GS1-EPC-Format it asked for (and in XML, CBV values in its GS1-CBV-XML-Format).
+    The response says which formats were applied. ``document`` is changed in place."""
+    xml = wants_xml(request.headers.get("accept"))
+    chosen = negotiation_of(request)
+    apply_epc_format(document, chosen.applied_epc_format, company_prefixes(request))
+    headers = {**VERSIONS, "GS1-EPC-Format": chosen.applied_epc_format}
+    if xml:  # the binding defines GS1-CBV-XML-Format for XML only
+        apply_cbv_xml_format(document, chosen.applied_cbv_xml_format)
+        headers["GS1-CBV-XML-Format"] = chosen.applied_cbv_xml_format
+        return Response(write_xml(document), status, headers, "application/xml")
+    return Response(msgspec.json.encode(document), status, headers, "application/ld+json")
 
 
 async def read_body(request: Request) -> bytes:
@@ -108,21 +138,14 @@ def _check_media(content_type: str | None, body: bytes) -> None:
 def epcis_router(
     store: Callable[[], EventStore], capture: Callable[[], CaptureService]
 ) -> APIRouter:
-    router = APIRouter(tags=["EPCIS 2.0 capture"])
-
-    @router.options("/capture", status_code=204, summary="Capture settings and limits")
-    def capture_options() -> Response:
-        return Response(
-            status_code=204,
-            headers={
-                **VERSIONS,
-                "GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT_EVENTS),
-                "GS1-EPCIS-Capture-File-Size-Limit": str(CAPTURE_LIMIT_BYTES),
-                "GS1-Capture-Error-Behaviour": "rollback, proceed",
-                "GS1-EPC-Format": "No_Preference",
-                "Allow": "OPTIONS, GET, POST",
-            },
-        )
+    router = APIRouter(tags=["EPCIS 2.0 capture"], dependencies=NEGOTIATED)
+    capture_limits = {
+        "GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT_EVENTS),
+        "GS1-EPCIS-Capture-File-Size-Limit": str(CAPTURE_LIMIT_BYTES),
+        "GS1-Capture-Error-Behaviour": "rollback, proceed",
+    }
+    # OPTIONS on every EPCIS resource (and GET /): here, so that app.py needs no change.
+    router.include_router(discovery_router({"/capture": capture_limits}))
 
     @router.post("/capture", status_code=202, summary="Capture an EPCIS document (a job)")
     async def capture_document(
@@ -175,6 +198,6 @@ def epcis_router(
             raise NotFound(f"no event {event_id!r}")
         record = record_of(found.doc, found.record_time, found.reporter)
         document = query_document([record])
-        return render(document, request.headers.get("accept"))
+        return render(document, request)
 
     return router

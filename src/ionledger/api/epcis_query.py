@@ -1,7 +1,13 @@
 """The EPCIS 2.0 REST binding's query side: ``GET /events`` with the standard parameters, the
 top-level resources (``/eventTypes``, ``/bizSteps``, ``/bizLocations``, ``/readPoints``,
-``/dispositions``, ``/epcs``) and their ``/{x}/events``; pages via ``perPage`` and
-``nextPageToken`` with a ``Link: <...>; rel="next"`` header."""
+``/dispositions``, ``/epcs``), their ``/{x}/{value}`` (the sub-resources: ``events``) and
+``/{x}/{value}/events``; pages via ``perPage`` and ``nextPageToken`` with a
+``Link: <...>; rel="next"`` header.
+
+Events are served with their identifiers in the client's ``GS1-EPC-Format`` (Digital Links by
+default), so a client may send back either form: an EPC URN or Digital Link given to a
+``MATCH_`` or location parameter (or as ``/{x}/{value}``) also matches events that were captured
+with the key's other form (:func:`ionledger.epcis.epc_format.alternatives`)."""
 
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ionledger.api.epcis import VERSIONS, render
+from ionledger.api.epcis import NEGOTIATED, VERSIONS, company_prefixes, render
+from ionledger.api.negotiation import negotiation_of
 from ionledger.epcis.documents import QUERY_CONTEXT, query_document
+from ionledger.epcis.epc_format import alternatives, epc_converter
+from ionledger.errors import NotFound
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import QueryError, epcis_values, parse_query, run_query
 from ionledger.store.port import EventStore
@@ -29,6 +38,13 @@ RESOURCES = {
     "dispositions": "EQ_disposition",
     "epcs": "MATCH_anyEPC",
 }
+# Collections whose members are identifiers (written in the client's GS1-EPC-Format).
+IDENTIFIER_RESOURCES = ("epcs", "readPoints", "bizLocations")
+# Parameters naming identifiers exactly: each value also matches the key's other forms.
+IDENTIFIER_PARAMETERS = frozenset(
+    {"MATCH_epc", "MATCH_parentID", "MATCH_inputEPC", "MATCH_outputEPC", "MATCH_anyEPC",
+     "EQ_readPoint", "WD_readPoint", "EQ_bizLocation", "WD_bizLocation"}
+)  # fmt: skip
 
 
 def per_page_of(request: Request) -> int:
@@ -38,10 +54,26 @@ def per_page_of(request: Request) -> int:
     return int(text)
 
 
+def with_alternatives(text: str) -> str:
+    """A parameter value (a ``|`` list, else a ``,`` list, as services/query.py reads them)
+    with every identifier's other forms added; patterns (``*``) are left as they are."""
+    values = [v.strip() for v in text.split("|" if "|" in text else ",") if v.strip()]
+    found = [a for v in values for a in ([v] if v.endswith("*") else alternatives(v))]
+    return "|".join(dict.fromkeys(found)) + "|"  # the trailing "|" makes it a "|" list
+
+
 def _params(request: Request) -> dict[str, list[str]]:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
+    return params
+
+
+def _add(params: dict[str, list[str]], extra: dict[str, str]) -> dict[str, list[str]]:
+    for key, value in extra.items():
+        params.setdefault(key, []).append(value)
+    for key in IDENTIFIER_PARAMETERS & params.keys():
+        params[key] = [with_alternatives(v) for v in params[key]]
     return params
 
 
@@ -54,10 +86,7 @@ def next_link(request: Request, token: str | None) -> dict[str, str]:
 
 
 def _events(store: EventStore, request: Request, extra: dict[str, str]) -> Response:
-    params = _params(request)
-    for key, value in extra.items():
-        params.setdefault(key, []).append(value)
-    query = parse_query(params)
+    query = parse_query(_add(_params(request), extra))
     page = run_query(
         store,
         query,
@@ -66,7 +95,7 @@ def _events(store: EventStore, request: Request, extra: dict[str, str]) -> Respo
     )
     records = [record_of(e.doc, e.record_time, e.reporter) for e in page.events]
     document = query_document(records)
-    response = render(document, request.headers.get("accept"))
+    response = render(document, request)
     response.headers.update(next_link(request, page.next_cursor))
     return response
 
@@ -78,13 +107,27 @@ def _collection(store: EventStore, request: Request, kind: str) -> Response:
         per_page=per_page_of(request),
         cursor=request.query_params.get("nextPageToken"),
     )
-    body = {"@context": QUERY_CONTEXT, "type": "Collection", "member": members}
     headers = {**VERSIONS, **next_link(request, token)}
+    if kind in IDENTIFIER_RESOURCES:
+        applied = negotiation_of(request).applied_epc_format
+        convert = epc_converter(applied, company_prefixes(request))
+        members = [convert(m) for m in members] if convert else members
+        headers["GS1-EPC-Format"] = applied
+    body = {"@context": QUERY_CONTEXT, "type": "Collection", "member": members}
     return Response(msgspec.json.encode(body), 200, headers, "application/ld+json")
 
 
+def _sub_resources(store: EventStore, key: str, value: str) -> Response:
+    """``/{x}/{value}``: its sub-resources (``events``), if any event has the value."""
+    page = run_query(store, parse_query(_add({}, {key: value})), per_page=1)
+    if not page.events:
+        raise NotFound(f"no event has {value!r}")
+    body = {"@context": QUERY_CONTEXT, "type": "Collection", "member": ["events"]}
+    return Response(msgspec.json.encode(body), 200, VERSIONS, "application/ld+json")
+
+
 def query_router(store: Callable[[], EventStore]) -> APIRouter:
-    router = APIRouter(tags=["EPCIS 2.0 queries"])
+    router = APIRouter(tags=["EPCIS 2.0 queries"], dependencies=NEGOTIATED)
 
     @router.get("/events", summary="Events matching the standard query parameters (paged)")
     def events(request: Request) -> Response:
@@ -98,6 +141,9 @@ def query_router(store: Callable[[], EventStore]) -> APIRouter:
         def by_value(value: str, request: Request, key: str = parameter) -> Response:
             return _events(store(), request, {key: value})
 
+        def sub_resources(value: str, key: str = parameter) -> Response:
+            return _sub_resources(store(), key, value)
+
         router.add_api_route(
             f"/{resource}", collection, methods=["GET"], summary=f"The {resource} seen (paged)"
         )
@@ -106,5 +152,11 @@ def query_router(store: Callable[[], EventStore]) -> APIRouter:
             by_value,
             methods=["GET"],
             summary=f"Events of one of the {resource} (paged)",
+        )
+        router.add_api_route(  # after .../events: a value may hold "/"
+            f"/{resource}/{{value:path}}",
+            sub_resources,
+            methods=["GET"],
+            summary=f"One of the {resource}: its sub-resources",
         )
     return router

@@ -20,9 +20,20 @@ import msgspec
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
-from ionledger.api.epcis import JSON_TYPES, VERSIONS, media_type, read_body, render
+from ionledger.api.epcis import (
+    JSON_TYPES,
+    NEGOTIATED,
+    VERSIONS,
+    company_prefixes,
+    media_type,
+    read_body,
+    render,
+)
 from ionledger.api.epcis_query import next_link, per_page_of
+from ionledger.api.negotiation import Negotiated, negotiated
+from ionledger.domain.gs1 import CompanyPrefixes
 from ionledger.epcis.documents import query_document
+from ionledger.epcis.epc_format import apply_epc_format, epc_converter
 from ionledger.errors import IonLedgerError, UnsupportedMediaType, ValidationError
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import API_PARAMETERS, QueryError, run_query
@@ -116,6 +127,15 @@ async def _refuse(websocket: WebSocket, exc: IonLedgerError) -> None:
         await websocket.close(code=1008, reason=str(problem["detail"])[:120])
 
 
+def _formatted(document: bytes, chosen: Negotiated, prefixes: CompanyPrefixes) -> str:
+    """A streamed query document with its events in the GS1-EPC-Format of the handshake."""
+    if epc_converter(chosen.applied_epc_format, prefixes) is None:
+        return document.decode()
+    parsed = msgspec.json.decode(document)
+    apply_epc_format(parsed, chosen.applied_epc_format, prefixes)
+    return msgspec.json.encode(parsed).decode()
+
+
 async def _until_closed(websocket: WebSocket) -> None:
     """Read (and ignore) what the client sends until it disconnects."""
     while (await websocket.receive())["type"] != "websocket.disconnect":
@@ -123,7 +143,8 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRouter:
-    router = APIRouter(tags=["EPCIS 2.0 named queries and subscriptions"])
+    # HTTP routes negotiate through the dependency; the stream below on its handshake.
+    router = APIRouter(tags=["EPCIS 2.0 named queries and subscriptions"], dependencies=NEGOTIATED)
 
     @router.post("/queries", status_code=201, summary="Create a named query")
     async def create_query(request: Request) -> Response:
@@ -161,7 +182,7 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
             cursor=request.query_params.get("nextPageToken"),
         )
         records = [record_of(e.doc, e.record_time, e.reporter) for e in page.events]
-        response = render(query_document(records, query_name=name), request.headers.get("accept"))
+        response = render(query_document(records, query_name=name), request)
         response.headers.update(next_link(request, page.next_cursor))
         return response
 
@@ -195,11 +216,13 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
     async def stream(websocket: WebSocket, name: str) -> None:
         svc = service()
         try:
+            chosen = negotiated(websocket.headers)
             controls = _ws_controls(websocket.query_params)
             watch = await asyncio.to_thread(svc.watch, name, controls)
         except IonLedgerError as exc:
             await _refuse(websocket, exc)
             return
+        prefixes = company_prefixes(websocket)
         await websocket.accept()
         closed = asyncio.create_task(_until_closed(websocket))
         try:
@@ -207,7 +230,7 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
                 for document in await asyncio.to_thread(watch.poll):
                     if closed.done():
                         return
-                    await websocket.send_text(document.decode())
+                    await websocket.send_text(_formatted(document, chosen, prefixes))
                 if await asyncio.to_thread(watch.gone):
                     await websocket.close(code=1000, reason="the query was deleted")
                     return

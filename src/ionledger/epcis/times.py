@@ -20,5 +20,7 @@ def utc_key(timestamp: str) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def now_key() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+def now_key(moment: datetime | None = None) -> str:
+    """The UTC key of now (or of an aware ``moment``)."""
+    when = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    return when.isoformat(timespec="microseconds")[:-6] + "Z"

@@ -6,6 +6,7 @@ Everything here is per event and pure; the importer does the batching and the wr
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ import msgspec
 from ionledger.domain.gbt34014 import CODE_PATTERN, VALID_DATES, is_valid_code
 from ionledger.domain.identity import GRAI_LINK_PREFIX, SGTIN_LINK_PREFIX, canonical_id
 from ionledger.domain.vocabulary import (
+    FIELD_DECLARED_AT,
     GBT_URN_PREFIX,
     bare_biz_step,
     stage_of,
@@ -128,9 +130,31 @@ def facts_of(
             if report.value is not None and report.type is not None:  # untyped: not a measure
                 facts.measurements.append((report.type, float(report.value), report.uom))
     facts.province = event.province  # checked by event_errors
+    _governance_facts(event, facts)
     facts.battery_kinds = ids.kinds
     facts.mentioned = ids.mentioned
     return facts, ids.errors
+
+
+def _governance_facts(event: Event, facts: EventFacts) -> None:
+    """What the governance rules read beyond the projections' facts."""
+    facts.offset = event.event_time_zone_offset
+    declared = event.extension(FIELD_DECLARED_AT) if FIELD_DECLARED_AT in event.extensions else None
+    if isinstance(declared, str):
+        try:
+            facts.declared_at = utc_key(declared)
+        except ValueError:
+            facts.declared_at = None  # not a time: the deadline is measured at record time
+    if event.destination_list:
+        # Owning party before location: the party names who receives.
+        ordered = sorted(event.destination_list, key=lambda d: not d.type.endswith("owning_party"))
+        facts.destinations = [d.destination for d in ordered]
+    if isinstance(event, TransformationEvent) and event.output_quantity_list:
+        facts.outputs_kg = [
+            (q.epc_class, float(q.quantity))
+            for q in event.output_quantity_list
+            if q.quantity is not None and q.uom == "KGM"
+        ]
 
 
 def duplicate_in_document(identity: str, earlier: int | None, index: int) -> InvalidEvent:
@@ -159,11 +183,44 @@ def _tolerant(raw: bytes, index: int) -> tuple[bytes, list[Tolerated]]:
     return msgspec.json.encode(normalised), tolerated
 
 
+def ignore_fields(document: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The fields a document says to leave out of its events' hash IDs: ``ignoreFields`` (any
+    prefix: ``repository-x:ignoreFields``) in the document, its ``epcisHeader``, its
+    ``epcisBody`` or a query document's ``queryResults``; a list of names, or the object XML
+    gives (its keys). Where ``ionledger hash`` looks (hashid's document_hash_ids), so that a
+    captured event's identity is the hash ID it prints. ``document`` may be a streamed
+    document's header members alone: members it lacks are not looked in."""
+    if document is None:
+        return ()
+    body = document.get("epcisBody")
+    places = [document, document.get("epcisHeader"), body]
+    if isinstance(body, Mapping):
+        places.append(body.get("queryResults"))
+    names: list[str] = []
+    for place in places:
+        if not isinstance(place, Mapping):
+            continue
+        for key, value in place.items():
+            if key == "ignoreFields" or key.endswith((":ignoreFields", "}ignoreFields")):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, Mapping):
+                        names.extend(item)
+                    elif isinstance(item, str):
+                        names.append(item)
+    return tuple(names)
+
+
 def accept(
-    raw: bytes, index: int, *, default_reporter: str, context: Any = None
+    raw: bytes,
+    index: int,
+    *,
+    default_reporter: str,
+    context: Any = None,
+    ignore: Collection[str] = (),
 ) -> Accepted | list[InvalidEvent]:
     """The prepared event, or every error found in it. ``context`` is the document's @context
-    (it names the namespaces the CBV 2.0 hash ID expands extension fields with)."""
+    (it names the namespaces the CBV 2.0 hash ID expands extension fields with); ``ignore``
+    the fields its hash ID leaves out (:func:`ignore_fields` of the document)."""
     # Lenient capture normalises once, and only when needed: for CBV 1.x URNs (a cheap byte
     # test) or when the strict decode fails; a strict error it gets past is kept to report
     # first, should the normalised event still fail.
@@ -196,7 +253,7 @@ def accept(
     hash_id = None
     if event.event_id is None:  # the CBV 2.0 event hash ID is its identity
         try:
-            hash_id = event_hash_id(msgspec.json.decode(raw), context)
+            hash_id = event_hash_id(msgspec.json.decode(raw), context, ignore=ignore)
         except InvalidEvent as exc:
             return [InvalidEvent(exc.reason, index=index, field=exc.field)]
     identity = event.event_id or hash_id or ""

@@ -23,11 +23,12 @@ from ionledger.epcis.stream import EventStream, iter_events
 from ionledger.epcis.times import now_key
 from ionledger.epcis.xml import MAX_XML_BYTES
 from ionledger.errors import InvalidDocument, InvalidEvent
+from ionledger.governance.engine import Governor
 from ionledger.services.capture import Accepted, accept, duplicate_in_document
 from ionledger.services.log import Checkpointer
 from ionledger.services.projector import Projector
 from ionledger.settings import Settings
-from ionledger.store.port import EventStore, Writer
+from ionledger.store.port import EventStore, GovernanceDelta, Writer
 
 MAX_NOTED_IDENTITIES = 1_000  # enough to name what a capture request stored
 MAX_LISTED_ERRORS = 100_000  # beyond this, errors are counted, not kept (memory stays bounded)
@@ -99,13 +100,17 @@ def _bulk_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def write_batch(writer: Writer, batch: list[Accepted], record_time: str) -> None:
+def write_batch(
+    writer: Writer, batch: list[Accepted], record_time: str, governance: GovernanceDelta | None
+) -> None:
     """Append accepted events and merge their projections, inside the writer's transaction."""
     first = writer.append([a.prepared for a in batch], record_time)
     projector = Projector()
     for seq, item in enumerate(batch, start=first):
         projector.add(seq, item.facts)
     writer.apply(projector.delta)
+    if governance is not None:
+        writer.apply_governance(governance)
 
 
 class Importer:
@@ -126,6 +131,8 @@ class Importer:
         self.reporter = reporter
         self.checkpointer = checkpointer
         self.sign_each = sign_each  # sign after every import, or at most every interval
+        # The governance rules; None only where a benchmark measures the pipeline without them.
+        self.governor: Governor | None = Governor() if settings.rules else None
 
     def import_stream(
         self,
@@ -144,6 +151,7 @@ class Importer:
                 batch_size=self.settings.batch_size,
                 checkpointer=self.checkpointer,
                 sign_each=self.sign_each,
+                governor=self.governor,
             )
             events: _Events | None = None
             try:
@@ -240,8 +248,10 @@ class _Run:
         batch_size: int,
         checkpointer: Checkpointer | None,
         sign_each: bool = True,
+        governor: Governor | None = None,
     ) -> None:
         self.writer = writer
+        self.governor = governor
         self.report = report
         self.proceed = proceed
         self.batch_size = batch_size
@@ -290,11 +300,28 @@ class _Run:
             else:
                 first_index[identity] = item.index
                 kept.append(item)
-                self._note(identity)
         if not kept or not self._writing():
             return
         start = self.writer.next_seq
-        write_batch(self.writer, kept, now_key())
+        record_time = now_key()
+        governance = None
+        if self.governor is not None:
+            screened = self.governor.screen(
+                self.writer,
+                [a.facts for a in kept],
+                [a.index for a in kept],
+                [record_time] * len(kept),
+                first_seq=start,
+            )
+            for error in screened.rejected:
+                self.report.add_error(error)
+            kept = [kept[i] for i in screened.kept]
+            governance = screened.delta
+            if not kept or not self._writing():
+                return
+        for item in kept:
+            self._note(item.prepared.identity)
+        write_batch(self.writer, kept, record_time, governance)
         if self.mine and self.mine[-1][1] == start:  # contiguous: one range, not one per batch
             self.mine[-1] = (self.mine[-1][0], self.writer.next_seq)
         else:

@@ -23,8 +23,16 @@ from ionledger.store.port import BatteryDelta, EdgeOp, ProjectionDelta, TestRow
 
 # Stages after which the reporter holds the battery. Shipping does not move custody: the
 # shipper stays custodian until the receiver reports receiving.
+# Dismantling hands the pack's contents to whoever took it apart (who held the pack).
 CUSTODY_STAGES = frozenset(
-    {Stage.COMMISSIONING, Stage.COLLECTION, Stage.RECEIVING, Stage.RETIREMENT, Stage.REPLACEMENT}
+    {
+        Stage.COMMISSIONING,
+        Stage.COLLECTION,
+        Stage.RECEIVING,
+        Stage.RETIREMENT,
+        Stage.REPLACEMENT,
+        Stage.DISMANTLING,
+    }
 )
 
 
@@ -49,6 +57,13 @@ class EventFacts:
     # those, the batteries with their (kind, manufacturer).
     mentioned: dict[str, None] = field(default_factory=dict)
     battery_kinds: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # For the governance rules: when it was declared (UTC key; ion:declaredAt), the local
+    # offset of eventTime, the destinations named (owning party, then location), and the
+    # output quantities (class, kg) of a transformation.
+    declared_at: str | None = None
+    offset: str | None = None
+    destinations: list[str] = field(default_factory=list)
+    outputs_kg: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _targets(f: EventFacts) -> list[str]:
@@ -111,7 +126,14 @@ class Projector:
             for bid in targets:
                 _set_custodian(rows[bid], f.reporter, key)
         if f.stage is Stage.COMMISSIONING:
+            for bid in targets:
+                if rows[bid].commissioned_seq is None:
+                    rows[bid].commissioned_seq = seq
             self._attributes(f, [b for b in f.epcs if b in kinds])
+        elif f.stage in (Stage.RECYCLING, Stage.DESTRUCTION):
+            for bid in targets:
+                if rows[bid].ended_time is None:
+                    rows[bid].ended_time = time
         elif f.stage is Stage.REPURPOSING:
             outputs = [b for b in f.outputs if b in kinds]
             for out in outputs:

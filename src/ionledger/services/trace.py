@@ -10,6 +10,8 @@ import msgspec
 from ionledger.domain.identity import canonical_id
 from ionledger.domain.vocabulary import FIELD_PROVINCE, STAGE_BY_NAME, Stage, stage_of
 from ionledger.errors import NotFound
+from ionledger.governance.access import Principal
+from ionledger.services.scoped import ScopedStore
 from ionledger.store.port import BatteryRow, Edge, EventStore, StoredEvent, TestRow
 
 _MAX_ORIGINS = 16  # a repurposing chain longer than this is a data error, not a history
@@ -62,9 +64,12 @@ def entry(event: StoredEvent, *, of_parts: bool = False) -> TimelineEntry:
     )
 
 
-def trace(store: EventStore, code: str) -> Trace:
-    """Everything recorded about a battery (and what it was repurposed from)."""
+def trace(store: EventStore, code: str, principal: Principal | None = None) -> Trace:
+    """Everything recorded about a battery (and what it was repurposed from); with a
+    principal, only if that principal may read the battery's history."""
     battery_id = canonical_id(code)
+    if principal is not None:
+        ScopedStore(store, principal).check_battery(battery_id)
     with store.reading():  # one connection, one consistent snapshot
         return _trace(store, battery_id)
 

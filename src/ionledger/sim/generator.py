@@ -14,7 +14,8 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,23 @@ import numpy as np
 
 from ionledger.domain.date_codes import FIRST_YEAR as _FIRST_CODE_YEAR
 from ionledger.errors import ValidationError
+from ionledger.sim import fleet
 from ionledger.sim import params as p
-from ionledger.sim.anomalies import ANOMALY_KINDS
+from ionledger.sim.anomalies import ANOMALY_KINDS, ANOMALY_RULES, plant_over_capacity
 from ionledger.sim.epcis_writer import DocumentWriter
 from ionledger.sim.fleet import build_population
 from ionledger.sim.identifiers import MAX_BATCHES, TZ_OFFSET, EventIds
 from ionledger.sim.lifecycle import PlanConfig, plan_chunk
 from ionledger.sim.registry import Enterprise, registry_bytes
 from ionledger.sim.timeline import MAX_PACKS, Rendered, Timeline
-from ionledger.sim.truth import TruthWriter
+from ionledger.sim.truth import RegistryAnomaly, TruthWriter
 
 # Packs planned and rendered at once. Fixed: each chunk draws from its own seeded streams, so
 # the output does not depend on how many workers render the chunks.
 CHUNK_PACKS = 250
 DEFAULT_ANOMALY_RATE = 0.002
 MAX_AUTO_WORKERS = 8
-_STREAM_POPULATION, _STREAM_IDS, _STREAM_CHUNKS = 0, 1, 2
+_STREAM_POPULATION, _STREAM_IDS, _STREAM_CHUNKS, _STREAM_REGISTRY = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,27 @@ class GenerateResult:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetPlan:
+    """What shapes a fleet beyond the defaults (a policy scenario's, see ionledger.policy.feed).
+
+    ``province``: every vehicle is sold and used there (None: the national market mix).
+    ``sales``: (production year, relative sales) pairs; years not listed weigh nothing.
+    ``lfp_share``: (production year, LFP share of packs) pairs; others keep the default mix.
+    """
+
+    province: str | None = None
+    sales: tuple[tuple[int, float], ...] = ()
+    lfp_share: tuple[tuple[int, float], ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "province": self.province,
+            "sales": {str(y): v for y, v in self.sales},
+            "lfpShare": {str(y): v for y, v in self.lfp_share},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class _Run:
     """What a worker needs to rebuild the run's population and plan its chunks."""
 
@@ -60,17 +83,56 @@ class _Run:
     end_date: datetime.date
     formal_share: float
     anomaly_rate: float
+    plan: FleetPlan | None = None
+
+
+def _planned(cfg: PlanConfig, plan: FleetPlan | None) -> PlanConfig:
+    """``cfg`` with the plan's sales weights and LFP shares by production year."""
+    if plan is None:
+        return cfg
+    weight, lfp = cfg.weight, cfg.lfp
+    if plan.sales:
+        sales = dict(plan.sales)
+        days = (cfg.last_day - cfg.first_day + 1) / 365  # a cut-short year weighs its part
+        w = np.array([sales.get(int(y), 0.0) for y in cfg.years]) * days
+        if not w.sum() > 0:
+            raise ValidationError("the fleet plan sells nothing between start_year and end_date")
+        weight = w / w.sum()
+    if plan.lfp_share:
+        shares = dict(plan.lfp_share)
+        pairs = zip(cfg.years, cfg.lfp, strict=True)
+        lfp = np.array([shares.get(int(y), float(x)) for y, x in pairs])
+    return replace(cfg, weight=weight, lfp=lfp)
+
+
+@contextmanager
+def _market(province: str | None) -> Iterator[None]:
+    """Inside the block, every vehicle is sold in ``province``. lifecycle.py draws provinces
+    from fleet.MARKET by reference, so the array is rewritten in place, then restored."""
+    if province is None:
+        yield
+        return
+    saved = fleet.MARKET.copy()
+    fleet.MARKET[:] = [1.0 if code == province else 0.0 for code in fleet.PROVINCE_CODES]
+    try:
+        yield
+    finally:
+        fleet.MARKET[:] = saved
 
 
 class _Renderer:
     def __init__(self, run: _Run) -> None:
         self.seed = run.seed
+        self.province = run.plan.province if run.plan else None
         self.pop = build_population(_rng(run.seed, _STREAM_POPULATION))
-        self.cfg = PlanConfig.make(run.start_year, run.end_date, run.formal_share, run.anomaly_rate)
+        cfg = PlanConfig.make(run.start_year, run.end_date, run.formal_share, run.anomaly_rate)
+        self.cfg = _planned(cfg, run.plan)
         self.timeline = Timeline(self.pop, self.cfg.end_t)
 
     def __call__(self, chunk: int, first: int, n: int) -> Rendered:
-        rows = plan_chunk(_rng(self.seed, _STREAM_CHUNKS, chunk), self.pop, self.cfg, first, n)
+        with _market(self.province):
+            rng = _rng(self.seed, _STREAM_CHUNKS, chunk)
+            rows = plan_chunk(rng, self.pop, self.cfg, first, n)
         ids = EventIds(_rng(self.seed, _STREAM_IDS, chunk))
         return self.timeline.render(rows, batch=chunk, ids=ids)
 
@@ -118,14 +180,15 @@ def _rendered(
 
 def _truth_head(run: _Run, workshops: list[Enterprise]) -> dict[str, Any]:
     """What truth.json says before its packs: the run's parameters, the unregistered parties."""
-    return {
-        "schemaVersion": 1,
+    head: dict[str, Any] = {
+        "schemaVersion": 2,
         "seed": run.seed,
         "startYear": run.start_year,
         "endDate": run.end_date.isoformat(),
         "formalShare": run.formal_share,
         "anomalyRate": run.anomaly_rate,
-        "anomalyKinds": list(ANOMALY_KINDS),
+        "anomalyKinds": list(ANOMALY_KINDS) if run.anomaly_rate > 0 else [],
+        "anomalyRules": ANOMALY_RULES,
         "sohPlausible": list(p.SOH_PLAUSIBLE),
         "unregisteredParties": [
             {
@@ -138,6 +201,9 @@ def _truth_head(run: _Run, workshops: list[Enterprise]) -> dict[str, Any]:
             for w in workshops
         ],
     }
+    if run.plan is not None:
+        head["plan"] = run.plan.describe()
+    return head
 
 
 def _workers(requested: int) -> int:
@@ -175,6 +241,15 @@ def _check(
             raise ValidationError(message)
 
 
+def _check_plan(plan: FleetPlan) -> None:
+    if plan.province is not None and plan.province not in fleet.PROVINCE_CODES:
+        raise ValidationError(f"plan province must be an ISO 3166-2:CN code, got {plan.province}")
+    if any(not v >= 0 for _, v in plan.sales):
+        raise ValidationError("plan sales must be >= 0")
+    if any(not 0 <= v <= 1 for _, v in plan.lfp_share):
+        raise ValidationError("plan LFP shares must be in [0, 1]")
+
+
 def generate(
     *,
     batteries: int,
@@ -187,6 +262,7 @@ def generate(
     formal_share: float = p.FORMAL_SHARE,
     anomaly_rate: float = DEFAULT_ANOMALY_RATE,
     workers: int = 1,
+    plan: FleetPlan | None = None,
 ) -> GenerateResult:
     """Simulate ``batteries`` traction packs and write their events, truth and registry to ``out``.
 
@@ -195,28 +271,33 @@ def generate(
     :mod:`ionledger.sim.registry`). Documents left in ``out`` by an earlier run are removed
     first. ``progress`` is called after each chunk with the number of packs done so far
     (replacement packs not counted). ``formal_share`` is the share of retired packs that take
-    the formal channel; ``anomaly_rate`` the chance, per pack and anomaly kind, that one is
-    planted where it can be. ``workers`` processes render chunks in parallel (0: one per CPU,
-    up to 8); the files are the same whatever their number. Workers are started with
-    ``spawn``, which imports the calling script again: a script that asks for more than one
-    must guard its entry point with ``if __name__ == "__main__":``.
+    the formal channel; ``anomaly_rate`` the chance, per pack and anomaly kind (per recycler
+    for over_capacity), that one is planted where it can be (see :mod:`.anomalies`; at 0 the
+    fleet trips no governance rule). registry.json is written last: licensed capacities are
+    settled against the tonnage the fleet's recyclers processed. ``workers`` processes render
+    chunks in parallel (0: one per CPU, up to 8); the files are the same whatever their number.
+    Workers are started with ``spawn``, which imports the calling script again: a script that
+    asks for more than one must guard its entry point with ``if __name__ == "__main__":``.
+    ``plan`` (optional) puts the fleet in one province and sets its sales and LFP share by
+    year (see :class:`FleetPlan`).
     """
     _check(batteries=batteries, seed=seed, start_year=start_year, end_date=end_date,
            events_per_document=events_per_document, formal_share=formal_share,
            anomaly_rate=anomaly_rate, workers=workers)  # fmt: skip
     try:
-        PlanConfig.make(start_year, end_date, formal_share, anomaly_rate)
+        _planned(PlanConfig.make(start_year, end_date, formal_share, anomaly_rate), plan)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+    if plan is not None:
+        _check_plan(plan)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("events-[0-9]*.jsonld"):
         stale.unlink()
 
-    run = _Run(seed, start_year, end_date, formal_share, anomaly_rate)
+    run = _Run(seed, start_year, end_date, formal_share, anomaly_rate, plan)
     renderer = _Renderer(run)
     pop = renderer.pop
     registry = out / "registry.json"
-    registry.write_bytes(registry_bytes(pop.enterprises, seed))
     creation = f"{end_date.isoformat()}T23:59:59{TZ_OFFSET}"  # as of the end date, reproducible
     docs = DocumentWriter(out, events_per_document, creation)
     truth_path = out / "truth.json"
@@ -234,7 +315,16 @@ def generate(
         truth.abort()
         raise
     documents = docs.close()
-    summary = truth.close(events=docs.events, documents=len(documents))
+    # Capacities are settled once the fleet's tonnage is known: the registry is written last.
+    enterprises, over = plant_over_capacity(
+        _rng(seed, _STREAM_REGISTRY), pop.enterprises, truth.tally.processed, anomaly_rate
+    )
+    registry.write_bytes(registry_bytes(enterprises, seed))
+    kind = "over_capacity"
+    planted = [
+        RegistryAnomaly(kind, ANOMALY_RULES[kind], enterprises[i].id, year) for i, year in over
+    ]
+    summary = truth.close(events=docs.events, documents=len(documents), registry=planted)
     return GenerateResult(
         files=(*documents, truth_path, registry),
         documents=tuple(documents),

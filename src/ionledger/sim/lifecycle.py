@@ -21,8 +21,9 @@ import numpy.typing as npt
 
 from ionledger.sim import params as p
 from ionledger.sim.anomalies import plant_anomalies
-from ionledger.sim.fleet import MARKET, Population
+from ionledger.sim.fleet import LISTED_POOLS, MARKET, Population
 from ionledger.sim.identifiers import DAY, day_number
+from ionledger.sim.recorder import working_days
 from ionledger.sim.registry import Pool
 
 Ints = npt.NDArray[np.int64]
@@ -82,15 +83,32 @@ class Row(NamedTuple):
     dismantle_t: int
     recycle_t: int
     fate: int
-    lag: float  # how late this pack's reporters declare, as a fraction of the deadline
-    fake_t: int  # anomalies, -1 where not planted (see anomalies.py)
+    lag: float  # how late this pack's reporters declare, as a fraction of the time allowed
+    # Anomalies, -1 where not planted (see anomalies.py).
+    dup_t: int  # duplicate_commissioning
+    repack_t: int  # second_pack: the module repack_mod into a new pack
+    repack_mod: int
+    fake_t: int  # counterfeit_commissioning, at fake_site
     fake_site: int
-    rogue_t: int
+    rogue_t: int  # receive_without_shipment, at rogue_site
     rogue_site: int
-    reinstall_t: int
+    steal_t: int  # ship_by_non_custodian, from steal_site to steal_dest
+    steal_site: int
+    steal_dest: int
+    twin_t: int  # second_vehicle, a vehicle of model twin_model
+    twin_model: int
+    reinstall_t: int  # installation_after_recycling of module reinstall_mod
     reinstall_site: int
     reinstall_vmaker: int
-    late: int
+    reinstall_mod: int
+    unlisted_rec_t: int  # recycling_not_white_listed
+    unlisted_rep_t: int  # repurposing_not_white_listed
+    inflate_t: int  # mass_balance: element inflate_u (0..1 over those present), by inflate_f
+    inflate_u: float
+    inflate_f: float
+    short_el: int  # low_recovery: element index (params.MATERIALS), short_f of the way down
+    short_f: float
+    late: int  # late_report: LATE_INSTALLATION or LATE_COLLECTION, declared at late_t
     late_t: int
     soh_bad: bool
 
@@ -169,8 +187,10 @@ def plan_chunk(
         cols,
         end_t=cfg.end_t,
         rate=cfg.anomaly_rate,
+        work=working_days(cfg.end_t // DAY),
         formal=cols["channel"] == FORMAL,
         recycled=cols["fate"] == RECYCLED,
+        informal=cols["channel"] == INFORMAL_CHANNEL,
     )
     # Each spare right after the pack it replaces.
     order = np.argsort(np.concatenate((np.arange(n) * 2, parents * 2 + 1)), kind="stable")
@@ -284,9 +304,12 @@ def _end_of_life(rng: np.random.Generator, pop: Population, cfg: PlanConfig, c: 
     formal = retired & (rng.random(n) < cfg.formal_share)
     informal = retired & ~formal
     c["channel"] = np.where(formal, FORMAL, np.where(informal, INFORMAL_CHANNEL, NO_CHANNEL))
-    kind = rng.choice(len(p.INFORMAL_KINDS), size=n, p=p.INFORMAL_KIND_WEIGHTS)
+    kind = rng.choice(len(p.INFORMAL_KIND_WEIGHTS), size=n, p=p.INFORMAL_KIND_WEIGHTS)
     # A 4S store that swaps a pack reports it, so a replaced pack cannot vanish silently.
-    c["informal_kind"] = np.where(c["replaced"] & (kind == 0), 1, kind).astype(np.int64)
+    # (Diversions are planted: anomalies.py.)
+    c["informal_kind"] = np.where(c["replaced"] & (kind == p.SILENT), p.REMOVED, kind).astype(
+        np.int64
+    )
     # Informal flows cross provincial borders freely (DOMAIN.md: Sichuan's leave the province).
     c["workshop"] = pop.pick(rng, Pool.WORKSHOP, prov, local=0.5)
     removal_day = c["removal_t"] // DAY
@@ -301,12 +324,35 @@ def _end_of_life(rng: np.random.Generator, pop: Population, cfg: PlanConfig, c: 
     )
     c["second_life"] = fit
     local = p.IN_PROVINCE_PREFERENCE
-    c["firm"] = np.where(
+    firm = np.where(
         fit, pop.pick(rng, Pool.CASCADE, prov, local), pop.pick(rng, Pool.RECYCLER, prov, local)
     )
-    cross = pop.site_province[c["firm"]] != prov
-    wait = np.where(cross, _ints(rng, *p.CROSS_PROVINCE_WAIT_DAYS, n), 0)
-    ship_day = collect_day + _ints(rng, 2, 15, n) + wait
+    base_day = collect_day + _ints(rng, 2, 15, n)
+    wait_days = _ints(rng, *p.CROSS_PROVINCE_WAIT_DAYS, n)
+
+    def ship_day_of(firm: Ints) -> Ints:
+        cross = pop.site_province[firm] != prov
+        day: Ints = base_day + np.where(cross, wait_days, 0)
+        return day
+
+    cascade_from = pop.listed_from[LISTED_POOLS[Pool.CASCADE]]
+    recycling_from = pop.listed_from[LISTED_POOLS[Pool.RECYCLER]]
+
+    def listed_from(firm: Ints) -> Ints:
+        day: Ints = np.where(fit, cascade_from[firm], recycling_from[firm])
+        return day
+
+    # Only white-listed firms take batteries in (DOMAIN.md): one not yet listed on the shipping
+    # day is replaced by one listed by then, anywhere; before the first batch, the batteries
+    # wait at the outlet for it.
+    stale = listed_from(firm) > ship_day_of(firm)
+    listed = np.where(
+        fit,
+        pop.pick_listed(rng, Pool.CASCADE, base_day),
+        pop.pick_listed(rng, Pool.RECYCLER, base_day),
+    )
+    c["firm"] = firm = np.where(stale, listed, firm)
+    ship_day = np.maximum(ship_day_of(firm), listed_from(firm))
     recv_day = ship_day + _ints(rng, 1, 5, n)
     test_day = recv_day + _ints(rng, 1, 15, n)
     dismantle_day = test_day + _ints(rng, 3, 30, n)

@@ -8,6 +8,7 @@ constants because an installed package has no reference data to read at run time
 from __future__ import annotations
 
 from ionledger.domain.battery import Chemistry
+from ionledger.governance.composition import composition
 
 # Chemistries the fleet draws from, in index order (an int column in the plan refers to these).
 CHEMISTRIES: tuple[Chemistry, ...] = (
@@ -82,17 +83,12 @@ REAL_PACK_MASS_FACTOR = (1.0, 1.25)
 # 3.2 V (LFP) or 3.65 V (ternary) nominal cell voltage.
 PACK_VOLTAGE = (320.0, 365.0, 365.0, 365.0, 365.0, 365.0)
 
-# Materials per kWh of pack, kg (EverBatt 2023, refdata everbatt2023_cell_composition_per_kWh.csv):
-# Li = Li in CAM + Li in LiPF6; Ni, Co, Mn from the CAM; Cu and Al = total_Cu/Al_pack (+ Al in
-# CAM); Fe = pack_steel_iron (cathode Fe of LFP is not recovered by the hydro route); graphite.
-MATERIALS = ("Li", "Ni", "Co", "Mn", "Cu", "Al", "Fe", "graphite")
-MATERIAL_KG_PER_KWH: tuple[tuple[float, ...], ...] = (
-    (0.0887, 0.0, 0.0, 0.0, 0.535, 0.787, 1.3274, 0.955),  # LFP
-    (0.1168, 0.3221, 0.3234, 0.3014, 0.394, 0.635, 1.1696, 0.862),  # NMC111
-    (0.1074, 0.4434, 0.1781, 0.249, 0.377, 0.617, 1.1587, 0.866),  # NMC532
-    (0.1049, 0.5194, 0.1739, 0.1621, 0.374, 0.615, 1.1608, 0.866),  # NMC622
-    (0.0935, 0.6163, 0.0773, 0.0721, 0.352, 0.59, 1.1338, 0.866),  # NMC811
-    (0.1003, 0.6622, 0.1247, 0.0, 0.358, 0.634, 1.1315, 0.869),  # NCA
+# Materials per kWh of pack, kg: the governance composition table (one source of truth for
+# what the simulator's recyclers recover and what the recycling rules weigh inputs against;
+# EverBatt 2023, its derivation in governance/data/composition_v1.toml), in CHEMISTRIES order.
+MATERIALS: tuple[str, ...] = composition().materials
+MATERIAL_KG_PER_KWH: tuple[tuple[float, ...], ...] = tuple(
+    tuple(composition().kg_per_kwh[str(chem)][m] for m in MATERIALS) for chem in CHEMISTRIES
 )
 # Hydrometallurgical recovery: Ni/Co/Mn 98%, Li 90%, Cu/Al/graphite 90% (DOMAIN.md, EverBatt);
 # steel 90% (EverBatt 2019 Table 12, refdata everbatt2019_recycling_defaults.csv).
@@ -111,10 +107,14 @@ SOH_PLAUSIBLE = (50.0, 95.0)
 # GB/T 34015.3 quoted in DOMAIN.md); LFP is favoured for stationary storage (assumption).
 SECOND_LIFE_MIN_SOH = 70.0
 SECOND_LIFE_PROB = (0.6, 0.25, 0.25, 0.25, 0.25, 0.25)
-# Informal exits: no event at all / a removal and then nothing / a shipment to an unregistered
-# workshop. Assumption: DOMAIN.md says most retirements go informal, not how they look.
+# Informal exits: no event at all / a removal and then nothing / a removal, then a shipment to
+# an unregistered workshop. Assumption: DOMAIN.md says most retirements go informal, not how
+# they look. A reported shipment to a workshop is a diversion (rule custody.diversion), so it
+# happens only as a planted anomaly (sim/anomalies.py, at the anomaly rate); the other informal
+# exits split silent/removed by these weights.
 INFORMAL_KINDS = ("silent", "removed", "diverted")
-INFORMAL_KIND_WEIGHTS = (0.4, 0.4, 0.2)
+SILENT, REMOVED, DIVERTED = range(3)
+INFORMAL_KIND_WEIGHTS = (0.5, 0.5)  # silent, removed
 # Cross-province transfers wait 30-45 days for re-approval (DOMAIN.md, governance).
 CROSS_PROVINCE_WAIT_DAYS = (30, 45)
 # Share of formal shipments that stay in the province when a white-listed firm is there.
@@ -125,15 +125,6 @@ IN_PROVINCE_PREFERENCE = 0.7
 # (refdata lifetime_secondlife_params.csv, "Max battery replacements per vehicle").
 REPAIR_RATE = 0.08
 REPLACEMENT_RATE = 0.03
-
-# Reporting deadlines in working days (DOMAIN.md, 2018 traceability provisions); calendar days
-# are taken as 7/5 of working days (public holidays ignored).
-DEADLINE_VEHICLE_MAKER = 15
-DEADLINE_REPAIRER = 30
-DEADLINE_OUTLET = 30
-DEADLINE_DISMANTLER = 15
-DEADLINE_CASCADE = 15
-DEADLINE_RECYCLER = 30
 
 # Population sizes. White-listed firms: 156 (DOMAIN.md, MIIT white list, 5 batches 2018-2024);
 # the cascade/recycling/both split and the other counts are assumptions.
@@ -146,6 +137,19 @@ N_CASCADE_ONLY = 56
 N_RECYCLER_ONLY = 60
 N_CASCADE_AND_RECYCLER = 40
 N_WORKSHOPS = 300
+
+# The MIIT white list: 156 firms in 5 batches, 2018-2024 (DOMAIN.md). Batch dates and sizes are
+# assumptions (approximately the announcements as we recall them; DOMAIN.md gives only the span
+# and the total): an entry is valid from its batch's date. Our white-listed firms draw their
+# batch with these weights, each category (cascade use, recycling) on its own.
+WHITE_LIST_BATCH_DATES = ("2018-09-01", "2019-12-01", "2021-12-01", "2022-11-01", "2024-06-01")
+WHITE_LIST_BATCH_SIZES = (5, 22, 20, 41, 68)
+# Licensed capacity, t/yr, drawn log-uniformly. Assumption: the brief's "thousands to tens of
+# thousands t/yr"; no per-firm figures in the sources. A firm's capacity is raised where the
+# simulated fleet would otherwise exceed it (a fleet the size of the national one can), except
+# for the recyclers given too little capacity on purpose (anomaly over_capacity).
+RECYCLING_CAPACITY_TPA = (5_000.0, 50_000.0)
+CASCADE_CAPACITY_TPA = (2_000.0, 20_000.0)
 DEALER_OUTLET_SHARE = 0.5  # 4S stores that are also collection outlets (DOMAIN.md proposal 6)
 
 # Provincial weights for sales, service and end-of-life sites. Assumption: DOMAIN.md gives no

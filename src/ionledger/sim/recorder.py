@@ -2,52 +2,108 @@
 
 Events are kept with their time and sorted when the pack is done, so that planted anomalies can
 be recorded out of order and still go out in time order.
+
+Declaration times follow the governance rules' reporting deadlines exactly
+(:mod:`ionledger.governance.deadlines`: working days by stage and the reporter's roles, on
+China's calendar): an event whose stage the reporter owes a report for carries
+``ion:declaredAt`` on or before the deadline day (China's local date), unless it is a planted
+late report; an event without a duty carries none.
 """
 
 from __future__ import annotations
 
+import datetime
+from functools import cache
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from ionledger.domain.date_codes import FIRST_YEAR
 from ionledger.domain.vocabulary import Stage
 from ionledger.epcis.model import Event, SensorElement
-from ionledger.sim import params as p
-from ionledger.sim.anomalies import calendar_days
+from ionledger.governance.calendar import china_calendar
+from ionledger.governance.deadlines import deadline_days
 from ionledger.sim.epcis_writer import EventBuilder
-from ionledger.sim.fleet import SiteRef
-from ionledger.sim.identifiers import DAY, Clock, EventIds
+from ionledger.sim.fleet import Population, SiteRef
+from ionledger.sim.identifiers import DAY, Clock, EventIds, date_of, day_number
 
-# Reporting deadlines by duty, in seconds (DOMAIN.md's working days, see params).
-DEADLINE_S = {
-    duty: calendar_days(working_days) * DAY
-    for duty, working_days in (
-        ("vehicle_maker", p.DEADLINE_VEHICLE_MAKER),
-        ("repairer", p.DEADLINE_REPAIRER),
-        ("outlet", p.DEADLINE_OUTLET),
-        ("dismantler", p.DEADLINE_DISMANTLER),
-        ("cascade", p.DEADLINE_CASCADE),
-        ("recycler", p.DEADLINE_RECYCLER),
-    )
-}
+IntArray = npt.NDArray[np.int64]
+
+
+class WorkingDays:
+    """China's working days (the governance calendar) as a running count over a span of day
+    numbers, so that a deadline costs a look-up instead of a walk through the calendar."""
+
+    def __init__(self, first_day: int, last_day: int) -> None:
+        calendar = china_calendar()
+        days = range(first_day, last_day + 1)
+        work = np.array([calendar.is_working_day(date_of(d)) for d in days], dtype=np.int64)
+        self.first, self.last = first_day, last_day
+        self._count = np.cumsum(work)
+        self._tables: dict[int, list[int]] = {}
+
+    def add(self, day: IntArray, n: IntArray) -> IntArray:
+        """The day ``n`` working days after each ``day`` (calendar.add_working_days)."""
+        target = self._count[day - self.first] + n
+        found: IntArray = np.searchsorted(self._count, target, side="left") + self.first
+        if np.any(found > self.last):
+            raise ValueError("a deadline falls outside the working-day table")
+        return found
+
+    def deadline_table(self, n: int) -> list[int]:
+        """Per day of the span (from ``first``): the day ``n`` working days later."""
+        table = self._tables.get(n)
+        if table is None:
+            days = np.arange(self.first, self.last - 3 * n - 30, dtype=np.int64)
+            table = self._tables[n] = self.add(days, np.full(len(days), n)).tolist()
+        return table
+
+
+@cache
+def working_days(end_day: int) -> WorkingDays:
+    """The table for a run ending on ``end_day``: from before the first codable production year
+    to well past the last deadline (30 working days are at most ~45 calendar days)."""
+    return WorkingDays(day_number(datetime.date(FIRST_YEAR - 1, 1, 1)), end_day + 400)
 
 
 class Recorder:
-    def __init__(self, clock: Clock, end_t: int, build: EventBuilder) -> None:
+    def __init__(self, clock: Clock, end_t: int, build: EventBuilder, pop: Population) -> None:
         self.clock = clock
         self.build = build
         self._end = end_t
         self._ids: EventIds | None = None
         self._events: list[tuple[int, int, Event]] = []
         self._lag = 0.0
+        self._roles = {e.id: frozenset(e.roles) for e in pop.enterprises}
+        self._days: dict[tuple[Stage, str], int] = {}  # (stage, reporter) -> working days
+        self.work = working_days(end_t // DAY)
 
     def start(self, ids: EventIds, lag: float) -> None:
-        """A new pack, whose reporters declare events ``lag`` (fraction of a deadline) late."""
+        """A new pack, whose reporters declare events ``lag`` (a fraction of the time their
+        deadline leaves) after they happen."""
         self._ids, self._events, self._lag = ids, [], lag
 
-    def _stamp(self, t: int, duty: str | None, declared_t: int) -> tuple[str, str, str | None]:
-        """(eventID, eventTime, declaredAt): on time for a duty, or at ``declared_t`` if >= 0."""
+    def deadline_days(self, stage: Stage, reporter: str) -> int:
+        """Working days ``reporter`` has to report ``stage`` (0: no duty)."""
+        key = (stage, reporter)
+        days = self._days.get(key)
+        if days is None:
+            days = self._days[key] = deadline_days(stage, self._roles.get(reporter, set())) or 0
+        return days
+
+    def _stamp(
+        self, t: int, stage: Stage, site: SiteRef, declared_t: int
+    ) -> tuple[str, str, str | None]:
+        """(eventID, eventTime, declaredAt): on time where the reporter owes a report, or at
+        ``declared_t`` if >= 0."""
         assert self._ids is not None, "start() first"
-        if declared_t < 0 and duty is not None:
-            declared_t = min(t + int(self._lag * DEADLINE_S[duty]), self._end)
+        if declared_t < 0:
+            days = self.deadline_days(stage, site.reporter)
+            if days:
+                table = self.work.deadline_table(days)
+                last = (table[t // DAY - self.work.first] + 1) * DAY - 1  # end of the last day
+                declared_t = min(t + int(self._lag * (last - t)), self._end)
         declared = self.clock(declared_t) if declared_t >= 0 else None
         return self._ids(), self.clock(t), declared
 
@@ -66,7 +122,6 @@ class Recorder:
         stage: Stage,
         epcs: list[str],
         site: SiteRef,
-        duty: str | None = None,
         *,
         parent: str | None = None,
         declared_t: int = -1,
@@ -77,7 +132,7 @@ class Recorder:
         """Record an ObjectEvent of ``epcs`` or, given their ``parent``, the stage's aggregation
         or association of them; its eventID. ``ilmd``, ``move`` and ``sensors`` are ObjectEvent
         fields."""
-        eid, when, declared = self._stamp(t, duty, declared_t)
+        eid, when, declared = self._stamp(t, stage, site, declared_t)
         ev: Event
         if parent is None:
             ev = self.build.object_event(
@@ -102,13 +157,12 @@ class Recorder:
         stage: Stage,
         inputs: list[str],
         site: SiteRef,
-        duty: str,
         *,
         outputs: list[str] | None = None,
         materials: dict[str, float] | None = None,
         ilmd: dict[str, Any] | None = None,
     ) -> str:
-        eid, when, declared = self._stamp(t, duty, -1)
+        eid, when, declared = self._stamp(t, stage, site, -1)
         ev = self.build.transformation_event(
             stage,
             eid,

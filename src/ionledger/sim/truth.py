@@ -2,9 +2,11 @@
 
 Schema::
 
-    {"schemaVersion": 1, "seed": int, "startYear": int, "endDate": "2026-06-30",
-     "formalShare": float, "anomalyRate": float, "anomalyKinds": [...],
-     "sohPlausible": [50.0, 100.0],
+    {"schemaVersion": 2, "seed": int, "startYear": int, "endDate": "2026-06-30",
+     "formalShare": float, "anomalyRate": float,
+     "anomalyKinds": [...],              # the kinds this run plants: all, or none at rate 0
+     "anomalyRules": {"<kind>": "<rule ID>"},   # every kind and the rule it trips
+     "sohPlausible": [50.0, 95.0],
      "unregisteredParties": [{"id", "name", "province", "pgln", "sgln"}],   # informal workshops
      "packs": {"<24-char GB/T 34014 code>": {
          "chemistry": "LFP", "kWh": 60.0, "massKg": 412.3, "produced": "2021-03-04",
@@ -15,12 +17,20 @@ Schema::
          "fate": "in_service" | "formal_second_life" | "formal_recycled" | "informal"
                  | "in_formal_pipeline",
          "channel": "formal" | "informal" | null,
-         "anomalies": [{"kind": str, "eventID": "urn:uuid:..."}],
+         "anomalies": [{"kind": str, "eventID": "urn:uuid:...", "rule": "<rule ID>"}],
          # only where they apply:
          "informal": "silent" | "removed" | "diverted", "handler": "WL0001",
          "secondLifeCode": str, "replaces": str, "replacedBy": str}},
+     "registryAnomalies": [             # anomalies of the registry, not of one event
+         {"kind": "over_capacity", "rule": "recycling.over-capacity",
+          "enterprise": "WL0003", "year": 2031}],
      "summary": {"packs", "replacementPacks", "events", "documents", "retired",
-                 "fates": {...}, "channels": {...}, "anomalies": {...}}}
+                 "fates": {...}, "channels": {...},
+                 "anomalies": {"<kind>": int, ...}}}   # every kind, registry ones included
+
+An anomaly's event names the pack (or, for installation_after_recycling and second_pack, one of
+its modules); see :mod:`ionledger.sim.anomalies` for how each kind is planted. "informal" is
+"diverted" only for a planted diversion.
 """
 
 from __future__ import annotations
@@ -37,6 +47,14 @@ from ionledger.sim.lifecycle import FATES
 class TruthAnomaly(msgspec.Struct, frozen=True):
     kind: str
     event_id: str = msgspec.field(name="eventID")
+    rule: str
+
+
+class RegistryAnomaly(msgspec.Struct, frozen=True):
+    kind: str
+    rule: str
+    enterprise: str
+    year: int
 
 
 class TruthPack(msgspec.Struct, omit_defaults=True):
@@ -72,6 +90,9 @@ class Tally(msgspec.Struct):
     anomalies: dict[str, int] = msgspec.field(
         default_factory=lambda: dict.fromkeys(ANOMALY_KINDS, 0)
     )
+    # (enterprise index, year) -> kg its stored recycling reports took in: (by the input
+    # packs' mass, by the input modules' own mass); see anomalies.plant_over_capacity.
+    processed: dict[tuple[int, int], tuple[float, float]] = msgspec.field(default_factory=dict)
 
     def count(self, pack: TruthPack) -> None:
         self.packs += 1
@@ -94,6 +115,9 @@ class Tally(msgspec.Struct):
         ):
             for key, n in theirs.items():
                 mine[key] += n
+        for year_key, (hi, lo) in other.processed.items():
+            was_hi, was_lo = self.processed.get(year_key, (0.0, 0.0))
+            self.processed[year_key] = (was_hi + hi, was_lo + lo)
 
 
 class TruthWriter:
@@ -113,8 +137,12 @@ class TruthWriter:
             self._first = False
         self.tally.merge(tally)
 
-    def close(self, *, events: int, documents: int) -> dict[str, Any]:
+    def close(
+        self, *, events: int, documents: int, registry: list[RegistryAnomaly]
+    ) -> dict[str, Any]:
         t = self.tally
+        for anomaly in registry:
+            t.anomalies[anomaly.kind] += 1
         summary = {
             "packs": t.packs,
             "replacementPacks": t.spares,
@@ -125,7 +153,8 @@ class TruthWriter:
             "channels": t.channels,
             "anomalies": t.anomalies,
         }
-        self._file.write(b'\n},"summary":' + self._enc.encode(summary) + b"}\n")
+        self._file.write(b'\n},"registryAnomalies":' + self._enc.encode(registry))
+        self._file.write(b',"summary":' + self._enc.encode(summary) + b"}\n")
         self._file.close()
         return summary
 

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ionledger.ledger.tiles import Tile
+
+if TYPE_CHECKING:
+    from ionledger.governance.state import BatteryState
 
 
 @dataclass(slots=True)
@@ -50,6 +53,8 @@ class BatteryDelta:
     custodian_key: tuple[str, int] | None = None
     province: str | None = None
     province_key: tuple[str, int] | None = None
+    ended_time: str | None = None  # recycled or destroyed (the first such event stays)
+    commissioned_seq: int | None = None  # its first commissioning
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,55 @@ class ProjectionDelta:
     edges: list[EdgeOp] = field(default_factory=list)
     tests: list[TestRow] = field(default_factory=list)
     links: list[tuple[str, int]] = field(default_factory=list)  # (mentioned id, seq): trace index
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    seq: int  # the event that raised it
+    rule: str
+    subject: str
+    reporter: str
+    province: str | None
+    event_time: str
+    message: str
+    details: bytes  # JSON
+
+
+@dataclass(slots=True)
+class GovernanceDelta:
+    """What one batch changes in the governance tables."""
+
+    registry: list[tuple[str, str, bytes, int]] = field(default_factory=list)  # kind, key, doc, seq
+    # (battery, ship seq, shipper, destination, receiver, event time)
+    shipped: list[tuple[str, int, str, str | None, str | None, str]] = field(default_factory=list)
+    received: list[tuple[int, str, int]] = field(default_factory=list)  # (seq, battery, ship seq)
+    parties: set[tuple[str, str]] = field(default_factory=set)  # (party, battery)
+    alerts: list[AlertRow] = field(default_factory=list)
+    tonnage: dict[tuple[str, int], float] = field(default_factory=dict)  # kg added
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    rules: tuple[str, ...] = ()
+    visible_to: tuple[str, ...] | None = None  # as EventSelection.visible_to
+    reporter: str | None = None
+    subject: str | None = None
+    province: str | None = None
+    since: str | None = None  # event time, UTC key
+    until: str | None = None
+    after_seq: int | None = None  # keyset pagination (alerts come in seq order)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    id: str
+    enterprise: str
+    scopes: tuple[str, ...]
+    secret_hash: str
+    label: str | None
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +173,9 @@ class EventSelection:
     identities: IdMatch | None = None
     # Each must hold: the event names (event_batteries) an id it matches.
     mentions: tuple[IdMatch, ...] = ()
+    # Access control: only events the reporter of which, or a battery of which, one of these
+    # parties (enterprise IDs, "province:CN-XX") may see; None: every event.
+    visible_to: tuple[str, ...] | None = None
     order_by: str = "event_time"  # or "record_time"
     descending: bool = False
     after: tuple[str, int] | None = None
@@ -217,6 +274,27 @@ class Writer(abc.ABC):
     @abc.abstractmethod
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Keep a signed checkpoint (one per size; a second one for a size is ignored)."""
+
+    # -- governance --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def registry_version(self) -> int:
+        """The seq of the latest registry record applied (-1 when none)."""
+
+    @abc.abstractmethod
+    def registry_rows(self) -> list[tuple[str, str, bytes]]:
+        """Every registry entry: (kind, key, JSON document)."""
+
+    @abc.abstractmethod
+    def battery_states(self, battery_ids: Sequence[str]) -> dict[str, BatteryState]:
+        """What the rules need to know of these batteries (those on record)."""
+
+    @abc.abstractmethod
+    def recycler_tonnage(self, enterprise: str, year: int) -> float:
+        """Kilograms the enterprise put through recycling in that year."""
+
+    @abc.abstractmethod
+    def apply_governance(self, delta: GovernanceDelta) -> None:
+        """Merge a governance delta into the governance tables."""
 
     @abc.abstractmethod
     def reset_projections(self) -> None:
@@ -410,6 +488,51 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
         """The checkpoint of this size, or the latest one."""
+
+    # -- governance --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def registry_seq(self) -> int:
+        """The seq of the latest registry record applied (-1 when none): the registry's version."""
+
+    @abc.abstractmethod
+    def registry_entries(self, kind: str | None = None) -> list[tuple[str, str, bytes, int]]:
+        """Registry entries (kind, key, JSON, seq of the record that set it), by kind and key."""
+
+    @abc.abstractmethod
+    def visible_batteries(self, battery_ids: Sequence[str], parties: Sequence[str]) -> set[str]:
+        """Those of these batteries that any of these parties may see (battery_parties)."""
+
+    @abc.abstractmethod
+    def alerts(self, query: AlertFilter, limit: int) -> list[AlertRow]:
+        """Alerts matching the filter, in seq order."""
+
+    @abc.abstractmethod
+    def add_credential(self, credential: Credential) -> None: ...
+
+    @abc.abstractmethod
+    def credential(self, credential_id: str) -> Credential | None: ...
+
+    @abc.abstractmethod
+    def credentials(self, enterprise: str | None = None) -> list[Credential]: ...
+
+    @abc.abstractmethod
+    def revoke_credential(self, credential_id: str, at: str) -> bool:
+        """Revoke it; False if unknown or already revoked."""
+
+    @abc.abstractmethod
+    def save_signed_capture(
+        self,
+        capture_id: str,
+        enterprise: str,
+        public_key: str,
+        signature: str,
+        body: bytes,
+        seqs: tuple[int, int] | None,
+        created_at: str,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def signed_capture(self, capture_id: str) -> dict[str, Any] | None: ...
 
     @abc.abstractmethod
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:

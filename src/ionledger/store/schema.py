@@ -81,6 +81,9 @@ batteries = Table(
     Column("province_time", String(32), nullable=True),
     Column("province_seq", BigInteger, nullable=True),
     Column("event_count", Integer, nullable=False),
+    # Governance (migration 0006): when it was recycled or destroyed, and its first commissioning.
+    Column("ended_time", String(32), nullable=True),
+    Column("commissioned_seq", BigInteger, nullable=True),
 )
 
 # cell -> module -> pack -> vehicle (component / installed_in) and repurposed -> original.
@@ -173,4 +176,108 @@ subscriptions = Table(
 )
 Index("ix_subscriptions_query", subscriptions.c.query_name, subscriptions.c.id)
 
-PROJECTIONS = (event_batteries, batteries, genealogy, test_results)
+# -- governance (migration 0006) ------------------------------------------------------------------
+# The registry as registry records in the log left it: one JSON document per enterprise, site
+# (key: GLN) and white-list entry (key: enterprise + category). Rebuilt from the log like any
+# other projection.
+registry_entries = Table(
+    "registry_entries",
+    metadata,
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("doc", LargeBinary, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "key", name="pk_registry_entries"),
+)
+
+# Shipments of each battery; open until a matching receipt closes them.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("battery_id", Text, nullable=False),
+    Column("ship_seq", BigInteger, nullable=False),
+    Column("shipper", Text, nullable=False),
+    Column("destination", Text, nullable=True),  # the destination as named (party or location)
+    Column("receiver", Text, nullable=True),  # the registered enterprise it names, if any
+    Column("event_time", String(32), nullable=False),
+    Column("received_seq", BigInteger, nullable=True),
+    PrimaryKeyConstraint("battery_id", "ship_seq", name="pk_transfers"),
+)
+
+# Who may read a battery's history: every enterprise that reported on or received it, and every
+# province it was in or passed through ("province:CN-GD"). Keyed by party first: the access
+# filter joins on it.
+battery_parties = Table(
+    "battery_parties",
+    metadata,
+    Column("party", Text, nullable=False),
+    Column("battery_id", Text, nullable=False),
+    PrimaryKeyConstraint("party", "battery_id", name="pk_battery_parties"),
+)
+
+# Breaches of duty found on capture (rules that alert; rejected records are never stored).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("seq", BigInteger, nullable=False),  # the event that raised it
+    Column("rule", String(48), nullable=False),
+    Column("subject", Text, nullable=False),  # the battery, or enterprise/year for capacity
+    Column("reporter", Text, nullable=False),
+    Column("province", String(8), nullable=True),
+    Column("event_time", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("details", LargeBinary, nullable=False),  # JSON
+    PrimaryKeyConstraint("seq", "rule", "subject", name="pk_alerts"),
+)
+Index("ix_alerts_rule", alerts.c.rule, alerts.c.seq)
+Index("ix_alerts_reporter", alerts.c.reporter, alerts.c.seq)
+
+# Mass a recycler put through recycling, per calendar year (the capacity rule's running total).
+recycler_tonnage = Table(
+    "recycler_tonnage",
+    metadata,
+    Column("enterprise", Text, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("kg", Float, nullable=False),
+    PrimaryKeyConstraint("enterprise", "year", name="pk_recycler_tonnage"),
+)
+
+# API credentials: only a hash of the secret is kept (the secret is shown once).
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("enterprise", Text, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated
+    Column("secret_hash", String(64), nullable=False),
+    Column("label", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=True),
+    Column("revoked_at", String(32), nullable=True),
+)
+
+# Capture documents signed by an enterprise's key, kept whole for non-repudiation.
+signed_captures = Table(
+    "signed_captures",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("enterprise", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("first_seq", BigInteger, nullable=True),
+    Column("last_seq", BigInteger, nullable=True),
+    Column("created_at", String(32), nullable=False),
+)
+
+PROJECTIONS = (
+    event_batteries,
+    batteries,
+    genealogy,
+    test_results,
+    registry_entries,
+    transfers,
+    battery_parties,
+    alerts,
+    recycler_tonnage,
+)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ionledger.errors import IntegrityError, StoreError
+from ionledger.governance.registry import REGISTRY_RECORD_TYPE
 from ionledger.ledger.leaf import stored_leaf
 from ionledger.ledger.merkle import leaf_hash
 from ionledger.ledger.tiles import Tile, TiledTree
@@ -40,6 +41,7 @@ from ionledger.store.port import (
     TestRow,
     Writer,
 )
+from ionledger.store.sql_governance import GovernanceRows, GovernanceWrites
 from ionledger.store.sql_subscriptions import SubscriptionRows
 
 # Driver errors become our own at this boundary, saying what we were doing (eventsourcing's
@@ -63,6 +65,8 @@ _ATTRS = (
     "capacity_ah",
     "mass_kg",
     "manufacturer",
+    "ended_time",
+    "commissioned_seq",
 )
 _LATEST = ("state", "custodian", "province")
 
@@ -103,7 +107,7 @@ def _battery_params(d: BatteryDelta) -> tuple[Any, ...]:
     s, c, p = d.state_key, d.custodian_key, d.province_key
     return (
         d.id, d.kind, d.chemistry, d.category, d.rated_energy_kwh, d.capacity_ah, d.mass_kg,
-        d.manufacturer, d.first_seen,
+        d.manufacturer, d.ended_time, d.commissioned_seq, d.first_seen,
         d.state, s[0] if s else None, s[1] if s else None,
         d.custodian, c[0] if c else None, c[1] if c else None,
         d.province, p[0] if p else None, p[1] if p else None,
@@ -166,7 +170,7 @@ def read_edge(query: Callable[[str, Sequence[Any]], list[Any]]) -> TiledTree:
     return TiledTree(edge)
 
 
-class SqlWriter(Writer):
+class SqlWriter(GovernanceWrites, Writer):
     """A writer over one DBAPI connection; subclasses supply locking and bulk inserts."""
 
     def __init__(
@@ -388,7 +392,8 @@ def _match_sql(column: str, match: IdMatch, params: list[Any], *, bytewise: bool
 
 
 def _selection_where(sel: EventSelection, params: list[Any], *, bytewise: bool) -> list[str]:
-    where: list[str] = []
+    # Registry records share the log (and so the events table) but are not EPCIS events.
+    where: list[str] = [f"event_type <> '{REGISTRY_RECORD_TYPE}'"]
     if sel.event_types:
         where.append(f"event_type IN ({_marks(sel.event_types)})")
         params.extend(sel.event_types)
@@ -410,6 +415,16 @@ def _selection_where(sel: EventSelection, params: list[Any], *, bytewise: bool) 
     for mention in sel.mentions:
         inner = _match_sql("battery_id", mention, params, bytewise=bytewise)
         where.append(f"seq IN (SELECT seq FROM event_batteries WHERE {inner})")
+    if sel.visible_to is not None:
+        # Only events about batteries the reader may see, or that the reader reported.
+        marks = _marks(sel.visible_to) if sel.visible_to else "NULL"
+        where.append(
+            f"(reporter IN ({marks}) OR EXISTS (SELECT 1 FROM event_batteries AS eb"
+            " JOIN battery_parties AS bp ON bp.battery_id = eb.battery_id"
+            f" WHERE eb.seq = events.seq AND bp.party IN ({marks})))"
+        )
+        params.extend(sel.visible_to)
+        params.extend(sel.visible_to)
     if sel.after is not None:
         # Keyset pagination, written so that the first term bounds the index range scan.
         key, op = _order_column(sel), "<" if sel.descending else ">"
@@ -440,7 +455,7 @@ def selection_sql(
     return sql, params
 
 
-class SqlStore(SubscriptionRows, EventStore):
+class SqlStore(GovernanceRows, SubscriptionRows, EventStore):
     """Reads on the engine's pooled connections; subclasses make the engine and the writer."""
 
     def __init__(self, url: str, engine: Engine, paramstyle: Callable[[str], str]) -> None:
@@ -613,7 +628,8 @@ class SqlStore(SubscriptionRows, EventStore):
                 if not rows:
                     break
                 after = str(rows[0][0])
-                values.append(after)
+                if after != REGISTRY_RECORD_TYPE:  # not an EPCIS event type
+                    values.append(after)
         return values
 
     def save_capture_job(self, capture_id: str, created_at: str, job: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""Governance: the registry, credentials, access control and the rules applied on capture."""

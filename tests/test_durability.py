@@ -22,6 +22,7 @@ from factory import code, lifecycle, write
 from ionledger.ledger.note import Signer
 from ionledger.services.rebuild import rebuild
 from ionledger.services.verify import verify_log
+from ionledger.store import schema
 from ionledger.store.open import init_store, open_store
 
 BATCH = 100
@@ -36,16 +37,8 @@ def _cmd(doc: Path, url: str, proceed: bool) -> list[str]:
 def _empty(url: str) -> None:
     store = open_store(url)
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
-        for table in (
-            "events",
-            "event_batteries",
-            "batteries",
-            "genealogy",
-            "test_results",
-            "log_tiles",
-            "log_checkpoints",
-        ):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
+        for table in (schema.events, *schema.PROJECTIONS, schema.log_tiles, schema.log_checkpoints):
+            conn.exec_driver_sql(f"DELETE FROM {table.name}")
     store.close()
 
 

@@ -97,3 +97,7 @@ def operator_headers(store: EventStore) -> dict[str, str]:
 
     token = issue(store, OPERATOR, ["admin"], expires_days=None, label="tests").token
     return {"Authorization": f"Bearer {token}"}
+
+
+# The generator tests' shared fleets (session-scoped: generated once for both test modules).
+from generator_kit import aged, clean, large  # noqa: E402, F401

@@ -7,7 +7,7 @@ registry records before them, the log reproduces the governance tables exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -110,7 +110,7 @@ class Governor:
         registry: Registry,
         delta: GovernanceDelta,
         tonnage: dict[tuple[str, int], float],
-        tonnage_of: object,
+        tonnage_of: Callable[[str, int], float],
     ) -> None:
         for battery, transfer in verdict.receipts:
             states[battery].transfers.remove(transfer)
@@ -134,7 +134,6 @@ class Governor:
         if verdict.processed_kg > 0:
             year = local_date(f.event_time, f.offset).year
             key = (f.reporter, year)
-            assert callable(tonnage_of)
             tonnage[key] = tonnage_of(f.reporter, year) + verdict.processed_kg
             delta.tonnage[key] = delta.tonnage.get(key, 0.0) + verdict.processed_kg
         for alert in verdict.alerts:

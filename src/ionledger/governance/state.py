@@ -13,7 +13,6 @@ from ionledger.domain.battery import BatteryAttributes
 from ionledger.domain.vocabulary import STAGE_BY_NAME, Stage, State
 from ionledger.services.projector import CUSTODY_STAGES, EventFacts
 
-ENDED = frozenset({State.RECYCLED.value, State.DESTROYED.value})
 GBT_KINDS = frozenset({"pack", "module", "cell"})
 
 
@@ -76,7 +75,6 @@ class BatteryState:
             self._attributes(f)
         elif stage in (Stage.RECYCLING, Stage.DESTRUCTION):
             self.ended = True
-            self.state = State.RECYCLED.value if stage is Stage.RECYCLING else self.state
         elif stage is Stage.SHIPPING:
             dest = f.destinations[0] if f.destinations else None
             self.transfers.append(Transfer(seq, f.reporter, dest, receiver))

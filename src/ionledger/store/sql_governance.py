@@ -78,14 +78,19 @@ class GovernanceWrites:
             ids,
         ):
             s = states.setdefault(child, BatteryState(child))
+            # Open edges set where it is now; a closed one clears it if it was the current one.
             if relation == "installed":
-                s.vehicle = parent if removed is None else s.vehicle
-                s.left_vehicle = s.left_vehicle or removed is not None
-                if removed is not None and s.vehicle == parent:
-                    s.vehicle = None
+                if removed is None:
+                    s.vehicle = parent
+                else:
+                    s.left_vehicle = True
+                    s.vehicle = None if s.vehicle == parent else s.vehicle
             else:
                 s.last_pack = parent
-                s.pack = parent if removed is None else (None if s.pack == parent else s.pack)
+                if removed is None:
+                    s.pack = parent
+                elif s.pack == parent:
+                    s.pack = None
         for battery, ship_seq, shipper, destination, receiver in self._query(
             "SELECT battery_id, ship_seq, shipper, destination, receiver FROM transfers"
             f" WHERE battery_id IN ({marks}) AND received_seq IS NULL ORDER BY ship_seq",

@@ -65,12 +65,21 @@ def hash_rate(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"events": len(events), "per_s": len(events) / seconds}
 
 
+AUTH: dict[str, str] = {}  # the operator's bearer token for the server _server started
+
+
 def _server(db: Path, *, init: bool = True) -> tuple[subprocess.Popen[bytes], str]:
     url = f"sqlite:///{db}"
     env = {**os.environ, "IONLEDGER_DATABASE_URL": url}
     ionledger = [sys.executable, "-m", "ionledger"]
     if init:
         subprocess.run([*ionledger, "init"], env=env, check=True, capture_output=True)
+    from ionledger.governance.credentials import OPERATOR, issue
+    from ionledger.store.open import open_store
+
+    store = open_store(url)
+    AUTH["Authorization"] = f"Bearer {issue(store, OPERATOR, ['admin'], label='bench').token}"
+    store.close()
     port = _free_port()
     proc = subprocess.Popen(
         [*ionledger, "serve", "--port", str(port)],
@@ -105,7 +114,7 @@ def capture_rate(events: list[dict[str, Any]], per_document: int) -> dict[str, A
     ]
     proc, base = _server(db)
     try:
-        with httpx.Client(base_url=base, timeout=600) as client:
+        with httpx.Client(base_url=base, timeout=600, headers=AUTH) as client:
             start = time.perf_counter()
             for body in bodies:
                 posted = client.post(
@@ -129,28 +138,39 @@ def capture_rate(events: list[dict[str, Any]], per_document: int) -> dict[str, A
     }
 
 
-def single_rate(events: list[dict[str, Any]]) -> dict[str, Any]:
+def single_rate(events: list[dict[str, Any]], clients: int = 1) -> dict[str, Any]:
+    """POST /events, one event per request, from ``clients`` concurrent clients (each its own
+    keep-alive connection); concurrent requests share commits (group commit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import httpx2 as httpx
 
     db = WORK / "api-single.db"
     for p in WORK.glob("api-single.db*"):
         p.unlink()
     proc, base = _server(db)
-    try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            start = time.perf_counter()
-            for event in events:
+    size = -(-len(events) // clients)  # each client sends a contiguous run, in capture order
+    shares = [events[i : i + size] for i in range(0, len(events), size)]
+
+    def send(share: list[dict[str, Any]]) -> None:
+        with httpx.Client(base_url=base, timeout=60, headers=AUTH) as client:
+            for event in share:
                 posted = client.post(
                     "/events",
                     content=json.dumps(event),
                     headers={"Content-Type": "application/json"},
                 )
                 assert posted.status_code == 201, posted.text
-            seconds = time.perf_counter() - start
+
+    try:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(send, shares))
+        seconds = time.perf_counter() - start
     finally:
         proc.terminate()
         proc.wait()
-    return {"events": len(events), "per_s": len(events) / seconds}
+    return {"events": len(events), "clients": clients, "per_s": len(events) / seconds}
 
 
 _BULK_STEPS = (
@@ -326,7 +346,7 @@ def query_latency(
 
     proc, base = _server(db, init=False)
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60, headers=AUTH) as client:
 
             def http(params: dict[str, list[str]]) -> float:
                 start = time.perf_counter()
@@ -364,7 +384,9 @@ def _summary(out: dict[str, Any]) -> str:
         parts.append(
             f"hash IDs {out['hash_id']['per_s']:,.0f}/s; capture over HTTP (1,000-event"
             f" documents, log included) {out['capture']['per_s']:,.0f} events/s;"
-            f" POST /events {out['single']['per_s']:,.0f}/s"
+            f" POST /events {out['single']['per_s']:,.0f}/s (1 client),"
+            f" {out['single_concurrent']['per_s']:,.0f}/s"
+            f" ({out['single_concurrent']['clients']} clients)"
         )
     for q in [out.get("query"), *out.get("query_bulk", {}).values()]:
         if q:
@@ -382,6 +404,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--singles", type=int, default=2_000)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent POST /events clients")
     parser.add_argument("--query-events", type=int, default=300_000)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument(
@@ -408,6 +431,11 @@ def main() -> None:
             "capture": capture_rate(events, 1_000),
             "single": single_rate(_events(args.events + args.singles)[args.events :]),
         }
+        singles = _events(args.events + 2 * args.singles)[args.events + args.singles :]
+        out["single_concurrent"] = single_rate(singles, clients=args.clients)
+        earlier = RESULTS / "api.json"  # bulk-store query figures are kept until re-measured
+        if earlier.exists() and "query_bulk" in (kept := json.loads(earlier.read_text())):
+            out["query_bulk"] = kept["query_bulk"]
     keep = args.keep_store or not args.bulk
     query = query_latency(args.query_events, args.samples, bulk=args.bulk, keep=keep)
     if args.bulk:

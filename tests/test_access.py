@@ -7,13 +7,15 @@ and a reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
-from factory import code
-from governance_kit import capture, compliant_life, inspect, register
+from factory import code, document, urn
+from governance_kit import capture, commission, compliant_life, inspect, register
 from ionledger.api.app import create_app
 from ionledger.governance.credentials import OPERATOR, issue
 from ionledger.settings import Settings
@@ -38,8 +40,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
     life = compliant_life(PACK_A)
     life[-1] = inspect("RC", PACK_A, 99.0, 10)  # raises an alert about A, reported by RC
     assert capture(store, life).ok
-    from governance_kit import commission
-
     assert capture(store, [commission("BM", [PACK_B], 2)]).ok
     tokens = {"public": ""}
     for who in WHO[1:]:
@@ -124,3 +124,125 @@ def test_registry_reads_are_public(world: tuple[TestClient, dict[str, str]]) -> 
         ("RC", "recycling"),
         ("CU", "cascade_use"),
     }
+
+
+# -- the EPCIS endpoints obey the same rules ---------------------------------------------------
+def _ids(events: list[dict]) -> set[str]:
+    return {code for e in events for code in e.get("epcList", [])}
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_epcis_queries_see_only_what_may_be_read(
+    world: tuple[TestClient, dict[str, str]], who: str
+) -> None:
+    status, body = _get(world, who, "/events?perPage=1000")
+    if who == "public":
+        assert status == 401
+        return
+    assert status == 200, body
+    seen = _ids(body["epcisBody"]["queryResults"]["resultsBody"]["eventList"])
+    expected = {p for p in (PACK_A, PACK_B) if who in READS[p]}
+    assert {p for p in (PACK_A, PACK_B) if any(p in s for s in seen)} == expected, who
+    # The value lists and per-EPC resources are narrowed the same way.
+    status, body = _get(world, who, f"/epcs/{urn(PACK_B)}/events")
+    assert status == 200
+    found = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert bool(found) == (who in READS[PACK_B]), who
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_an_event_by_id_follows_its_battery(
+    world: tuple[TestClient, dict[str, str]], who: str
+) -> None:
+    client, tokens = world
+    operator = {"Authorization": f"Bearer {tokens['operator']}"}
+    everything = client.get(f"/epcs/{urn(PACK_B)}/events", headers=operator).json()
+    [event] = everything["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    status, body = _get(world, who, f"/events/{quote(event['eventID'], safe='')}")
+    if who == "public":
+        assert status == 401
+    elif who in READS[PACK_B]:
+        assert status == 200, body
+    else:
+        assert status == 404  # as if absent: its existence is not disclosed
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_capture_is_as_oneself(world: tuple[TestClient, dict[str, str]], who: str) -> None:
+    """POST /events: the capture scope, and an enterprise reports only as itself."""
+    client, tokens = world
+    headers = {"Authorization": f"Bearer {tokens[who]}"} if tokens[who] else {}
+    pack = code(maker="03H")
+    as_bm = commission("BM", [pack], 3)
+    response = client.post("/events", json=as_bm, headers=headers)
+    if who == "public":
+        assert response.status_code == 401
+    elif who in ("operator", "BM"):
+        assert response.status_code == 201, response.text  # the operator captures for anyone
+    else:
+        assert response.status_code == 400
+        assert "access.reporter-mismatch" in response.json()["detail"], who
+    # Without ion:reportedBy, the event reports as the credential's enterprise.
+    unsigned = commission("BM", [code(maker="03H")], 3)
+    del unsigned["ion:reportedBy"]
+    response = client.post("/events", json=unsigned, headers=headers)
+    if who == "BM":
+        assert response.status_code == 201
+    elif who not in ("public", "operator"):
+        assert "access.not-permitted" in response.json()["detail"], who  # not its maker code
+
+
+def test_capture_jobs_are_their_senders(world: tuple[TestClient, dict[str, str]]) -> None:
+    client, tokens = world
+    auth = {w: {"Authorization": f"Bearer {tokens[w]}"} for w in ("BM", "DL", "operator")}
+    body = json.dumps(document([commission("BM", [code(maker="03H")], 4)]))
+    posted = client.post("/capture", content=body, headers=auth["BM"])
+    assert posted.status_code == 202, posted.text
+    job = posted.headers["Location"]
+    assert client.get(job, headers=auth["BM"]).json()["ion:capturedBy"] == "BM"
+    refused = client.get(job, headers=auth["DL"])
+    assert refused.status_code == 403
+    assert refused.json()["rule"] == "access.capture-job"
+    assert client.get(job, headers=auth["operator"]).status_code == 200
+    assert client.get(job).status_code == 401
+    mine = client.get("/capture", headers=auth["BM"]).json()
+    assert job.rsplit("/", 1)[1] in {j["captureID"] for j in mine}
+    assert all(j["ion:capturedBy"] == "BM" for j in mine)
+    assert client.get("/capture", headers=auth["DL"]).json() == []
+
+
+def test_subscriptions_deliver_only_what_the_subscriber_may_read(
+    world: tuple[TestClient, dict[str, str]],
+) -> None:
+    from ionledger.services.subscriptions import SubscriptionService, parse_controls
+
+    client, tokens = world
+    auth = {w: {"Authorization": f"Bearer {tokens[w]}"} for w in WHO[1:]}
+    made = client.post("/queries", json={"name": "packs", "query": {}}, headers=auth["BM"])
+    assert made.status_code == 201, made.text
+    assert client.post("/queries", json={"name": "x", "query": {}}).status_code == 401
+    hook = {"dest": "https://example.invalid/hook", "stream": True}
+    sub = client.post("/queries/packs/subscriptions", json=hook, headers=auth["PSC"]).json()
+    # A subscription is its subscriber's: others neither list nor read nor end it.
+    assert client.get("/queries/packs/subscriptions", headers=auth["BM"]).json() == []
+    one = f"/queries/packs/subscriptions/{sub['subscriptionID']}"
+    assert client.get(one, headers=auth["BM"]).status_code == 404
+    assert client.delete(one, headers=auth["BM"]).status_code == 404
+    assert client.get(one, headers=auth["PSC"]).status_code == 200
+    assert client.get(one, headers=auth["operator"]).status_code == 200
+    # Deliveries (and WebSocket streams) read as the subscriber: from the log's start, BM
+    # sees both packs, Sichuan's regulator neither, Guangdong's only A.
+    service = SubscriptionService(client.app.state.principals.store)  # type: ignore[attr-defined]
+    controls = parse_controls(
+        stream=True, schedule=None, report_if_empty=None, initial="2000-01-01T00:00:00Z"
+    )
+    principals = client.app.state.principals  # type: ignore[attr-defined]
+    for who in ("BM", "PSC", "PGD"):
+        docs = service.watch("packs", controls, principals.of_enterprise(who)).poll()
+        events = [
+            e
+            for d in docs
+            for e in json.loads(d)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        ]
+        seen = {p for p in (PACK_A, PACK_B) if any(p in s for s in _ids(events))}
+        assert seen == {p for p in (PACK_A, PACK_B) if who in READS[p]}, who

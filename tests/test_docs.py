@@ -32,6 +32,9 @@ COMMANDS = [
     "alerts",
     "rules",
     "sim",
+    "report",
+    "export",
+    "epr",
 ]
 START, END = "<!-- cli-start -->", "<!-- cli-end -->"
 

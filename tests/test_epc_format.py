@@ -14,8 +14,9 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import need_refdata
+from conftest import need_refdata, operator_headers
 from factory import code, document, event, urn
+from governance_kit import uscc
 from ionledger.api.app import create_app
 from ionledger.domain.gs1 import CompanyPrefixes
 from ionledger.epcis.documents import events_of, read_document, write_xml
@@ -28,7 +29,9 @@ from ionledger.epcis.epc_format import (
     to_epc_urn,
 )
 from ionledger.epcis.hashid import document_hash_ids, event_hash_id
+from ionledger.governance.registry import RegistryChange
 from ionledger.ledger.note import Signer
+from ionledger.services.registry import change_registry
 from ionledger.settings import Settings
 from ionledger.store.open import init_store
 from ionledger.store.port import EventStore
@@ -271,7 +274,7 @@ def node(tmp_path: Path) -> Iterator[tuple[TestClient, EventStore, dict[str, Any
         Settings(database_url=store.url), store=store, signer=Signer.generate("ionledger.local")
     )
     stored = _gs1_event()
-    client = TestClient(app)
+    client = TestClient(app, headers=operator_headers(store))
     with client:
         posted = client.post("/capture", content=json.dumps(document([stored])), headers=LD)
         assert client.get(posted.headers["Location"]).json()["success"]
@@ -317,6 +320,21 @@ def test_events_as_captured_or_as_urns(node: tuple[TestClient, EventStore, dict[
     client.app.state.company_prefixes = CompanyPrefixes.of("0614141")  # type: ignore[attr-defined]
     urns = client.get("/events", headers={"GS1-EPC-Format": "Always_EPC_URN"})
     assert _events(urns)[0]["bizLocation"]["id"] == "urn:epc:id:sgln:0614141.00888.0"
+
+
+def test_the_registry_supplies_the_company_prefixes(
+    node: tuple[TestClient, EventStore, dict[str, Any]],
+) -> None:
+    """An enterprise registered with its GS1 company prefix: its keys can be written as URNs."""
+    client, store, _ = node
+    urns = client.get("/events", headers={"GS1-EPC-Format": "Always_EPC_URN"})
+    assert _events(urns)[0]["bizLocation"]["id"].startswith("https://id.gs1.org/")
+    acme = {"id": "ACME", "name": "Acme Cells", "registryId": uscc(1), "roles": ["battery_maker"],
+            "province": "CN-FJ", "companyPrefixes": ["0614141"]}  # fmt: skip
+    change_registry(store, [RegistryChange("enterprise.put", acme)], actor="operator")
+    urns = client.get("/events", headers={"GS1-EPC-Format": "Always_EPC_URN"})
+    assert _events(urns)[0]["bizLocation"]["id"] == "urn:epc:id:sgln:0614141.00888.0"
+    assert _events(urns)[0]["epcList"][0] == "urn:epc:id:sgtin:0614141.107346.2018"
 
 
 def test_xml_carries_the_cbv_format_too(

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
+from conftest import operator_headers
 from factory import code, document, lifecycle
 from ionledger.api.app import create_app
 from ionledger.api.negotiation import (
@@ -34,7 +35,7 @@ def node(tmp_path: Path) -> Iterator[tuple[TestClient, EventStore]]:
     app = create_app(
         Settings(database_url=store.url), store=store, signer=Signer.generate("ionledger.local")
     )
-    client = TestClient(app)
+    client = TestClient(app, headers=operator_headers(store))
     with client:
         posted = client.post(
             "/capture", content=json.dumps(document(lifecycle(code("P"), [code("M")]))), headers=LD

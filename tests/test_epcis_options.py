@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match
 
-from conftest import need_refdata
+from conftest import need_refdata, operator_headers
 from factory import code, document, lifecycle
 from ionledger.api import epcis as epcis_api
 from ionledger.api.app import create_app
@@ -45,7 +45,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(
         Settings(database_url=store.url), store=store, signer=Signer.generate("ionledger.local")
     )
-    with TestClient(app) as c:
+    with TestClient(app, headers=operator_headers(store)) as c:
         yield c
     store.close()
 
@@ -65,11 +65,12 @@ def test_options_answers_every_resource(client: TestClient, template: str) -> No
 
 def test_capture_options_add_the_limits(client: TestClient) -> None:
     response = client.options("/capture")
-    assert response.headers["Allow"] == "OPTIONS, POST"
+    assert response.headers["Allow"] == "OPTIONS, GET, POST"
     assert response.headers["GS1-EPCIS-Capture-Limit"] == str(epcis_api.CAPTURE_LIMIT_EVENTS)
     assert response.headers["GS1-EPCIS-Capture-File-Size-Limit"] == str(
         epcis_api.CAPTURE_LIMIT_BYTES
     )
+    assert response.headers["GS1-Capture-Error-Behaviour"] == "all"  # rollback and proceed
     assert "GS1-EPCIS-Capture-Limit" not in client.options("/events").headers
 
 
@@ -102,7 +103,7 @@ def test_every_options_resource_of_the_openapi_is_answered(client: TestClient) -
     for path in with_options:
         assert re.sub(r"\{\w+\}", "{}", path) in ours, path
         allowed = spec["paths"][path]
-        # Every method we list, GS1 lists too (we implement a subset: no GET /capture).
+        # Every method we list, GS1 lists too.
         template = next(t for t in RESOURCES if re.sub(r"\{\w+(?::path)?\}", "{}", t)
                         == re.sub(r"\{\w+\}", "{}", path))  # fmt: skip
         assert {m.lower() for m in RESOURCES[template]} <= set(allowed), path

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import operator_headers
 from factory import code, document, lifecycle, urn
 from ionledger.api.app import create_app
 from ionledger.epcis.documents import events_of, read_document
@@ -26,7 +27,7 @@ def seeded(store: EventStore) -> tuple[TestClient, list[dict[str, Any]], str]:
     app = create_app(
         Settings(database_url=store.url), store=store, signer=Signer.generate("ionledger.local")
     )
-    client = TestClient(app)
+    client = TestClient(app, headers=operator_headers(store))
     with client:
         posted = client.post(
             "/capture",

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import need_refdata
+from conftest import need_refdata, operator_headers
 from ionledger.api.app import create_app
 from ionledger.cli import app as cli
 from ionledger.epcis.documents import events_of, read_document
@@ -28,12 +28,6 @@ DOCUMENTS = (
     "epcisXmlDocHavingEventWithIgnoreFields.xml",
     "epcisXmlQueryDocHavingEventWithIgnoreFields.xml",
     "epcisQueryDocHavingEventWithIgnoreFields.jsonld",
-)
-# The capture pipeline's importer does not yet pass a document's ignoreFields to accept().
-NEEDS_IMPORTER = pytest.mark.xfail(
-    strict=True,
-    reason="services/importer.py must pass accept(..., ignore=ignore_fields(header)); see"
-    " docs/epcis.md. Remove this marker once it does.",
 )
 
 
@@ -120,7 +114,6 @@ def _stored(url: str) -> list[str]:
         store.close()
 
 
-@NEEDS_IMPORTER
 @pytest.mark.parametrize("syntax", ["xml", "json"])
 def test_import_stores_the_identities_ionledger_hash_prints(
     url: str, tmp_path: Path, syntax: str
@@ -131,11 +124,11 @@ def test_import_stores_the_identities_ionledger_hash_prints(
     assert _stored(url) == _printed(path)
 
 
-@NEEDS_IMPORTER
 def test_post_capture_stores_the_identities_ionledger_hash_prints(url: str) -> None:
     path = _source(DOCUMENTS[0])
-    app = create_app(Settings(database_url=url), signer=Signer.generate("ionledger.local"))
-    with TestClient(app) as client:
+    store = init_store(url)
+    app = create_app(Settings(database_url=url), store=store, signer=Signer.generate("x.local"))
+    with TestClient(app, headers=operator_headers(store)) as client:
         posted = client.post(
             "/capture", content=path.read_bytes(), headers={"Content-Type": "application/xml"}
         )

@@ -3,11 +3,13 @@ alerts are stored with the event, and a compliant life raises nothing."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import pytest
 
-from factory import code, vin
+from factory import code, document, vin
 from governance_kit import (
     at,
     capture,
@@ -23,6 +25,8 @@ from governance_kit import (
     ship,
 )
 from ionledger.governance.catalogue import RULES, Outcome
+from ionledger.services.importer import Importer
+from ionledger.settings import Settings
 from ionledger.store.port import AlertFilter, EventStore
 
 
@@ -249,7 +253,31 @@ def test_without_a_registry_only_the_physical_rules_apply(store: EventStore) -> 
 
 
 def test_every_rule_is_tested_here() -> None:
-    source = Path(__file__).read_text(encoding="utf-8")
+    # The rules about API credentials are tested where the API is: the access matrix and
+    # signed capture.
+    here = Path(__file__).parent
+    source = "".join(
+        (here / name).read_text(encoding="utf-8")
+        for name in ("test_rules.py", "test_access.py", "test_signed_capture.py")
+    )
     for rule in RULES:
         assert f'"{rule.id}"' in source, f"no test names {rule.id}"
     assert {r.outcome for r in RULES} == {Outcome.REJECT, Outcome.ALERT}
+
+
+def test_access_rows_of_a_rolled_back_document_are_written_when_it_comes_back(
+    world: EventStore,
+) -> None:
+    """The importer remembers which access rows it stored; rows of a document that was rolled
+    back were not stored, so sending the document again writes them."""
+    pack = code(maker="03H")
+    importer = Importer(world, Settings(database_url=world.url))
+    # The bad event is refused by a rule, after the batch was screened (its rows noted).
+    good, bad = commission("BM", [pack], 1), commission("BM2", [code(maker="03H")])
+    refused = importer.import_stream(io.BytesIO(json.dumps(document([good, bad])).encode()))
+    assert not refused.ok
+    assert world.visible_batteries([pack], ["BM"]) == set()
+    again = importer.import_stream(io.BytesIO(json.dumps(document([good])).encode()))
+    assert again.ok
+    assert world.visible_batteries([pack], ["BM", "province:CN-FJ"]) == {pack}
+    assert world.visible_batteries([pack], ["province:CN-FJ"]) == {pack}

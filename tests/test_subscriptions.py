@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
-from factory import code, document, lifecycle
+from conftest import operator_headers
+from factory import code, document, event, lifecycle
 from ionledger.api.app import create_app
 from ionledger.ledger.note import Signer
 from ionledger.services.capture_jobs import CaptureService
@@ -90,7 +91,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _app(store: EventStore, signer: Signer) -> TestClient:
-    return TestClient(create_app(Settings(database_url=store.url), store=store, signer=signer))
+    return TestClient(
+        create_app(Settings(database_url=store.url), store=store, signer=signer),
+        headers=operator_headers(store),
+    )
 
 
 @pytest.fixture
@@ -314,6 +318,32 @@ def test_webhook_delivers_new_events_in_order_once_signed(
     assert view["ion:position"] == store.count_events()
     assert view["lastNotifiedAt"]
     assert "ion:failures" not in view
+
+
+def test_webhooks_carry_the_epc_format_asked_for_when_subscribing(
+    node: tuple[TestClient, EventStore, Signer], receiver: Receiver
+) -> None:
+    """GS1-EPC-Format on the subscribing request is how its deliveries are written."""
+    client, _, _ = node
+    sgtin = "urn:epc:id:sgtin:0614141.107346.2018"
+    with client:
+        client.post("/queries", json={"name": "gs1", "query": {"EQ_bizStep": ["shipping"]}})
+        for epc_format in ("Always_GS1_Digital_Link", "Never_Translates"):
+            created = client.post(
+                "/queries/gs1/subscriptions",
+                json={"dest": receiver.url, "stream": True},
+                headers={"GS1-EPC-Format": epc_format},
+            )
+            assert created.json()["ion:epcFormat"] == epc_format
+        shipped = event(epcList=[sgtin], bizStep="shipping", disposition="in_transit")
+        _capture(client, [shipped])
+        _until(lambda: len(receiver.posts) >= 2, "both deliveries")
+    forms = sorted(_events(json.loads(body))[0]["epcList"][0] for _, body in receiver.posts)
+    assert forms == ["https://id.gs1.org/01/10614141073464/21/2018", sgtin]
+    assert sorted(h["GS1-EPC-Format"] for h, _ in receiver.posts) == [
+        "Always_GS1_Digital_Link",
+        "Never_Translates",
+    ]
 
 
 def test_a_failing_subscriber_gets_everything_once_after_retries(

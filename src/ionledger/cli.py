@@ -18,8 +18,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ionledger.cli_analytics import export
 from ionledger.cli_common import DbOption, TokenOption, console, err, fail, settings_of, token_of
+from ionledger.cli_epr import epr_app
 from ionledger.cli_governance import alerts, registry_app, rules, token_app
+from ionledger.cli_report import report
 from ionledger.cli_sim import sim_app
 from ionledger.errors import IonLedgerError
 from ionledger.ledger.note import Verifier
@@ -451,6 +454,9 @@ def demo(
         f"  on the CLI:    .venv/bin/ionledger trace {example} --db {settings.database_url}"
     )
     console.print(f"  check the log: .venv/bin/ionledger verify --db {settings.database_url}")
+    console.print(f"  EPCIS query:   {base}/events?perPage=30")
+    console.print(f"  reports:       {base}/reports/leakage  (also epr, cascade, recovery, carbon,")
+    console.print("                 scorecard; or .venv/bin/ionledger report leakage --db ...)")
     if not no_serve:
         from ionledger.api.server import run_server
 
@@ -459,9 +465,12 @@ def demo(
 
 app.add_typer(registry_app, name="registry")
 app.add_typer(token_app, name="token")
+app.add_typer(epr_app, name="epr")
 app.add_typer(sim_app, name="sim", help="The policy and fleet simulator (national flows, levers).")
 app.command()(alerts)
 app.command()(rules)
+app.command()(report)
+app.command()(export)
 
 
 def main() -> None:

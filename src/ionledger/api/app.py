@@ -19,8 +19,10 @@ from ionledger.api.auth import Who
 from ionledger.api.epcis import EPCIS_PATHS, epcis_router
 from ionledger.api.epcis_query import query_router
 from ionledger.api.epcis_subscriptions import subscriptions_router
+from ionledger.api.epr import epr_router
 from ionledger.api.governance import governance_router
 from ionledger.api.log import log_router
+from ionledger.api.reports import reports_router
 from ionledger.errors import ConfigurationError, IonLedgerError
 from ionledger.ledger.leaf import complete
 from ionledger.ledger.note import Signer
@@ -167,4 +169,6 @@ def create_app(
             lambda: state["checkpointer"],
         )
     )
+    app.include_router(epr_router(lambda: state["store"], lambda: state["checkpointer"]))
+    app.include_router(reports_router(lambda: state["store"]))
     return app

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from ionledger.errors import Unauthenticated
 from ionledger.governance.access import Principal
 from ionledger.services.principals import Principals
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -23,6 +24,11 @@ def bearer_token(request: Request) -> str | None:
 
 def request_principal(request: Request) -> Principal:
     """The request's principal (the public without a token): a FastAPI dependency."""
+    return connection_principal(request)
+
+
+def connection_principal(request: HTTPConnection) -> Principal:
+    """The principal of a request or a WebSocket handshake."""
     principals: Principals = request.app.state.principals
     return principals.of_token(bearer_token(request))
 

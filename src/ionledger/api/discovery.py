@@ -4,7 +4,7 @@ One table, :data:`RESOURCES`, says which methods each resource has here; ``OPTIO
 with them in ``Allow`` and the GS1 headers of openapi.yaml's ``204DefaultDiscoveryResponse``
 (versions and their ranges, the EPC and CBV formats, extensions, the vendor version). Resources
 may add headers of their own (``/capture`` its limits). ``Allow`` lists what is implemented,
-so ``/capture`` has no GET (capture jobs are read one by one) and ``/nextPageToken`` no resource.
+so ``/nextPageToken`` has no resource.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TOP_LEVEL = ("eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints", "di
 # Resource (as routed: a value that may hold "/" is a :path) -> its methods besides OPTIONS.
 RESOURCES: dict[str, tuple[str, ...]] = {
     "/": ("GET",),
-    "/capture": ("POST",),
+    "/capture": ("GET", "POST"),
     "/capture/{captureID}": ("GET",),
     "/events": ("GET", "POST"),
     "/events/{eventID:path}": ("GET",),

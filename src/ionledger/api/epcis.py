@@ -12,6 +12,7 @@ Content-Type and Accept, returned events written in the ``GS1-EPC-Format`` and
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 
+from ionledger.api.auth import Who
 from ionledger.api.discovery import discovery_router
 from ionledger.api.negotiation import (
     CBV_VERSION,
@@ -45,8 +47,14 @@ from ionledger.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from ionledger.governance.access import Principal
 from ionledger.ledger.leaf import record_of
 from ionledger.services.capture_jobs import CaptureService
+from ionledger.services.principals import Principals
+from ionledger.services.query_params import decode_token, encode_token
+from ionledger.services.scoped import ScopedStore
+from ionledger.services.signed_capture import HEADER as SIGNATURE_HEADER
+from ionledger.services.signed_capture import CaptureSignature, verify_capture
 from ionledger.store.port import EventStore
 
 __all__ = ["CBV_VERSION", "EPCIS_VERSION", "VERSIONS", "epcis_router", "render"]
@@ -88,10 +96,13 @@ def wants_xml(accept: str | None) -> bool:
 
 
 def company_prefixes(request: HTTPConnection) -> CompanyPrefixes:
-    """The GS1 company prefixes the node knows (``app.state.company_prefixes``): what lets a
-    Digital Link be written as an EPC URN. None are configured by default."""
+    """The GS1 company prefixes the node knows: ``app.state.company_prefixes`` if set, else
+    those of the registry's enterprises. They let a Digital Link be written as an EPC URN."""
     found = getattr(request.app.state, "company_prefixes", None)
-    return found if isinstance(found, CompanyPrefixes) else NO_PREFIXES
+    if isinstance(found, CompanyPrefixes):
+        return found
+    principals = getattr(request.app.state, "principals", None)
+    return principals.company_prefixes() if isinstance(principals, Principals) else NO_PREFIXES
 
 
 def render(document: dict[str, Any], request: Request, status: int = 200) -> Response:
@@ -135,6 +146,34 @@ def _check_media(content_type: str | None, body: bytes) -> None:
         raise ValidationError(f"Content-Type {kind} but the body is not XML")
 
 
+def _signature(request: Request, body: bytes, who: Principal) -> CaptureSignature | None:
+    """The capture document's verified signature, if its enterprise signs (or it is signed)."""
+    header = request.headers.get(SIGNATURE_HEADER)
+    if who.enterprise is None or (header is None and "admin" in who.scopes):
+        return None
+    principals: Principals = request.app.state.principals
+    enterprise = principals.registry().enterprise(who.enterprise)
+    key = enterprise.signing_key if enterprise is not None else None
+    return verify_capture(body, header, who.enterprise, key)
+
+
+def _jobs_page(
+    capture: CaptureService, who: Principal, request: Request
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    text = request.query_params.get("perPage", "30")
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise ValidationError(f"perPage must be an integer from 1 to 1000, got {text!r}")
+    token = request.query_params.get("nextPageToken")
+    before = tuple(decode_token(token, tuple[str, str])) if token else None
+    jobs = capture.jobs(who, limit=int(text) + 1, before=before)  # type: ignore[arg-type]
+    page = jobs[: int(text)]
+    headers: dict[str, str] = {}
+    if len(jobs) > len(page):
+        last = encode_token([page[-1].created_at, page[-1].capture_id])
+        headers["Link"] = f'</capture?perPage={text}&nextPageToken={last}>; rel="next"'
+    return [job.as_dict() for job in page], headers
+
+
 def epcis_router(
     store: Callable[[], EventStore], capture: Callable[[], CaptureService]
 ) -> APIRouter:
@@ -142,7 +181,8 @@ def epcis_router(
     capture_limits = {
         "GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT_EVENTS),
         "GS1-EPCIS-Capture-File-Size-Limit": str(CAPTURE_LIMIT_BYTES),
-        "GS1-Capture-Error-Behaviour": "rollback, proceed",
+        # openapi.yaml: "all" is how a server announces it supports rollback and proceed.
+        "GS1-Capture-Error-Behaviour": "all",
     }
     # OPTIONS on every EPCIS resource (and GET /): here, so that app.py needs no change.
     router.include_router(discovery_router({"/capture": capture_limits}))
@@ -150,37 +190,60 @@ def epcis_router(
     @router.post("/capture", status_code=202, summary="Capture an EPCIS document (a job)")
     async def capture_document(
         request: Request,
+        who: Who,
         behaviour: Annotated[str, Header(alias="GS1-Capture-Error-Behaviour")] = "rollback",
     ) -> Response:
+        who.require("capture")
         body = await read_body(request)
+        signature = _signature(request, body, who)  # before reading: a bad one stores nothing
         _check_media(request.headers.get("content-type"), body)
         events = events_of(read_document(body))  # a document that cannot be read is a 400
         if len(events) > CAPTURE_LIMIT_EVENTS:
             raise CaptureLimitExceeded(
                 f"{len(events):,} events; the limit is {CAPTURE_LIMIT_EVENTS:,} per request"
             )
-        job = await asyncio.to_thread(capture().capture, body, behaviour=behaviour)
+        job = await asyncio.to_thread(
+            capture().capture, body, behaviour=behaviour, principal=who, signature=signature
+        )
         return Response(
             status_code=202,
             headers={**VERSIONS, "Location": f"/capture/{job.capture_id}"},
         )
 
+    @router.get("/capture", summary="The caller's capture jobs, newest first (paged)")
+    def capture_jobs(request: Request, who: Who) -> Response:
+        jobs, headers = _jobs_page(capture(), who, request)
+        return Response(msgspec.json.encode(jobs), 200, {**VERSIONS, **headers}, "application/json")
+
     @router.get("/capture/{capture_id}", summary="A capture job: status and per-event errors")
-    def capture_job(capture_id: str) -> Response:
-        job = capture().job(capture_id)
+    def capture_job(capture_id: str, who: Who) -> Response:
+        job = capture().job(capture_id, who)
         if job is None:
             raise NotFound(f"no capture job {capture_id!r}")
         return Response(msgspec.json.encode(job.as_dict()), 200, VERSIONS, "application/json")
 
+    @router.get(
+        "/capture/{capture_id}/signature",
+        summary="A signed capture's evidence: the document as received, its signature and key",
+    )
+    def capture_signature(capture_id: str, who: Who) -> Response:
+        job = capture().job(capture_id, who)
+        kept = store().signed_capture(capture_id) if job is not None else None
+        if kept is None:
+            raise NotFound(f"no signed capture {capture_id!r}")
+        kept["body"] = base64.b64encode(kept["body"]).decode()
+        return Response(msgspec.json.encode(kept), 200, VERSIONS, "application/json")
+
     @router.post("/events", status_code=201, summary="Capture one event")
-    async def capture_event(request: Request) -> Response:
+    async def capture_event(request: Request, who: Who) -> Response:
+        who.require("capture")
         body = await read_body(request)
         _check_media(request.headers.get("content-type"), body)
         try:
             event = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:
             raise ValidationError(f"the body is not a JSON event: {exc}") from None
-        job = await asyncio.to_thread(capture().capture_event, event)
+        job = await asyncio.to_thread(capture().capture_event, event, who)
         if not job.success:
             first = job.errors[0] if job.errors else {"message": "refused"}
             where = f"field {first['field']}: " if first.get("field") else ""
@@ -192,8 +255,9 @@ def epcis_router(
         )
 
     @router.get("/events/{event_id:path}", summary="One event by its eventID (or hash ID)")
-    def event_by_id(event_id: str, request: Request) -> Response:
-        found = store().event(event_id)
+    def event_by_id(event_id: str, request: Request, who: Who) -> Response:
+        who.require_events()
+        found = ScopedStore(store(), who).event(event_id)
         if found is None:
             raise NotFound(f"no event {event_id!r}")
         record = record_of(found.doc, found.record_time, found.reporter)

@@ -18,13 +18,16 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ionledger.api.auth import Who
 from ionledger.api.epcis import NEGOTIATED, VERSIONS, company_prefixes, render
 from ionledger.api.negotiation import negotiation_of
 from ionledger.epcis.documents import QUERY_CONTEXT, query_document
 from ionledger.epcis.epc_format import alternatives, epc_converter
 from ionledger.errors import NotFound
+from ionledger.governance.access import Principal
 from ionledger.ledger.leaf import record_of
 from ionledger.services.query import QueryError, epcis_values, parse_query, run_query
+from ionledger.services.scoped import ScopedStore
 from ionledger.store.port import EventStore
 
 DEFAULT_PER_PAGE = 30  # the REST binding's default
@@ -126,23 +129,30 @@ def _sub_resources(store: EventStore, key: str, value: str) -> Response:
     return Response(msgspec.json.encode(body), 200, VERSIONS, "application/ld+json")
 
 
+def scoped(store: EventStore, principal: Principal) -> EventStore:
+    """The store as the principal may read it: events need a token with the read scope, and
+    every selection is narrowed to the batteries the principal may see."""
+    principal.require_events()
+    return ScopedStore(store, principal)  # type: ignore[return-value]
+
+
 def query_router(store: Callable[[], EventStore]) -> APIRouter:
     router = APIRouter(tags=["EPCIS 2.0 queries"], dependencies=NEGOTIATED)
 
     @router.get("/events", summary="Events matching the standard query parameters (paged)")
-    def events(request: Request) -> Response:
-        return _events(store(), request, {})
+    def events(request: Request, who: Who) -> Response:
+        return _events(scoped(store(), who), request, {})
 
     for resource, parameter in RESOURCES.items():
 
-        def collection(request: Request, kind: str = resource) -> Response:
-            return _collection(store(), request, kind)
+        def collection(request: Request, who: Who, kind: str = resource) -> Response:
+            return _collection(scoped(store(), who), request, kind)
 
-        def by_value(value: str, request: Request, key: str = parameter) -> Response:
-            return _events(store(), request, {key: value})
+        def by_value(value: str, request: Request, who: Who, key: str = parameter) -> Response:
+            return _events(scoped(store(), who), request, {key: value})
 
-        def sub_resources(value: str, key: str = parameter) -> Response:
-            return _sub_resources(store(), key, value)
+        def sub_resources(value: str, who: Who, key: str = parameter) -> Response:
+            return _sub_resources(scoped(store(), who), key, value)
 
         router.add_api_route(
             f"/{resource}", collection, methods=["GET"], summary=f"The {resource} seen (paged)"

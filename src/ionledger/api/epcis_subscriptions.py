@@ -20,6 +20,7 @@ import msgspec
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
+from ionledger.api.auth import Who, connection_principal
 from ionledger.api.epcis import (
     JSON_TYPES,
     NEGOTIATED,
@@ -29,8 +30,8 @@ from ionledger.api.epcis import (
     read_body,
     render,
 )
-from ionledger.api.epcis_query import next_link, per_page_of
-from ionledger.api.negotiation import Negotiated, negotiated
+from ionledger.api.epcis_query import next_link, per_page_of, scoped
+from ionledger.api.negotiation import Negotiated, negotiated, negotiation_of
 from ionledger.domain.gs1 import CompanyPrefixes
 from ionledger.epcis.documents import query_document
 from ionledger.epcis.epc_format import apply_epc_format, epc_converter
@@ -147,36 +148,40 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
     router = APIRouter(tags=["EPCIS 2.0 named queries and subscriptions"], dependencies=NEGOTIATED)
 
     @router.post("/queries", status_code=201, summary="Create a named query")
-    async def create_query(request: Request) -> Response:
+    async def create_query(request: Request, who: Who) -> Response:
+        who.require_events()
         body = await _json(request)
         named = await asyncio.to_thread(service().create_query, body)
         location = f"/queries/{quote(named.name, safe='')}"
         return Response(status_code=201, headers={**VERSIONS, "Location": location})
 
     @router.get("/queries", summary="The named queries (paged)")
-    def list_queries(request: Request) -> Response:
+    def list_queries(request: Request, who: Who) -> Response:
+        who.require_events()
         per_page = per_page_of(request)
         found = service().queries(after=_after(request), limit=per_page)
         return _listing(request, [query_view(q) for q in found], [q.name for q in found], per_page)
 
     @router.get("/queries/{name}", summary="A named query's definition")
-    def get_query(name: str) -> Response:
+    def get_query(name: str, who: Who) -> Response:
+        who.require_events()
         return _json_response(query_view(service().query(name)))
 
     @router.delete(
         "/queries/{name}", status_code=204, summary="Delete a query and its subscriptions"
     )
-    def delete_query(name: str) -> Response:
+    def delete_query(name: str, who: Who) -> Response:
+        who.require("admin")  # it ends everyone's subscriptions to it
         service().delete_query(name)
         return Response(status_code=204, headers=VERSIONS)
 
     @router.get("/queries/{name}/events", summary="A named query's events (paged)")
-    def query_events(name: str, request: Request) -> Response:
+    def query_events(name: str, request: Request, who: Who) -> Response:
         _only_paging(request)
         svc = service()
         query = compile_query(svc.query(name).query)
         page = run_query(
-            svc.store,
+            scoped(svc.store, who),
             query,
             per_page=per_page_of(request),
             cursor=request.query_params.get("nextPageToken"),
@@ -187,30 +192,35 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
         return response
 
     @router.post("/queries/{name}/subscriptions", status_code=201, summary="Subscribe (webhook)")
-    async def subscribe(name: str, request: Request) -> Response:
+    async def subscribe(name: str, request: Request, who: Who) -> Response:
+        who.require_events()
         body = await _json(request)
-        sub = await asyncio.to_thread(service().subscribe, name, body)
+        epc_format = negotiation_of(request).applied_epc_format
+        sub = await asyncio.to_thread(service().subscribe, name, body, who, epc_format)
         location = f"/queries/{quote(name, safe='')}/subscriptions/{sub.id}"
         return _json_response(subscription_view(sub), 201, {"Location": location})
 
     @router.get("/queries/{name}/subscriptions", summary="A query's subscriptions (paged)")
-    def list_subscriptions(name: str, request: Request) -> Response:
+    def list_subscriptions(name: str, request: Request, who: Who) -> Response:
+        who.require_events()
         per_page = per_page_of(request)
-        found = service().subscriptions(name, after=_after(request), limit=per_page)
+        found = service().subscriptions(name, after=_after(request), limit=per_page, principal=who)
         views = [subscription_view(s) for s in found]
         return _listing(request, views, [s.id for s in found], per_page)
 
     @router.get("/queries/{name}/subscriptions/{subscription_id}", summary="A subscription")
-    def get_subscription(name: str, subscription_id: str) -> Response:
+    def get_subscription(name: str, subscription_id: str, who: Who) -> Response:
+        who.require_events()
         svc = service()
-        sub = svc.subscription(name, subscription_id)
+        sub = svc.subscription(name, subscription_id, who)
         return _json_response({**subscription_view(sub), **svc.delivery_state(sub.id)})
 
     @router.delete(
         "/queries/{name}/subscriptions/{subscription_id}", status_code=204, summary="Unsubscribe"
     )
-    def unsubscribe(name: str, subscription_id: str) -> Response:
-        service().unsubscribe(name, subscription_id)
+    def unsubscribe(name: str, subscription_id: str, who: Who) -> Response:
+        who.require_events()
+        service().unsubscribe(name, subscription_id, who)
         return Response(status_code=204, headers=VERSIONS)
 
     async def stream(websocket: WebSocket, name: str) -> None:
@@ -218,7 +228,8 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
         try:
             chosen = negotiated(websocket.headers)
             controls = _ws_controls(websocket.query_params)
-            watch = await asyncio.to_thread(svc.watch, name, controls)
+            who = connection_principal(websocket)
+            watch = await asyncio.to_thread(svc.watch, name, controls, who)
         except IonLedgerError as exc:
             await _refuse(websocket, exc)
             return

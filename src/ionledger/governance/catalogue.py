@@ -36,6 +36,14 @@ RULES: tuple[Rule, ...] = (
     # Who may say what.
     _r("access.unregistered-reporter", "the reporter is not a registered enterprise"),
     _r(
+        "access.reporter-mismatch",
+        "an enterprise's credential reports only as that enterprise (ion:reportedBy)",
+    ),
+    _r(
+        "access.bad-signature",
+        "a capture document's Ed25519 signature does not verify with the enterprise's key",
+    ),
+    _r(
         "access.not-permitted",
         "the reporter neither made the battery, holds it, receives it by a shipment, "
         "nor services the vehicle it is in",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from ionledger.domain.battery import BatteryAttributes
+from ionledger.domain.vocabulary import Stage
 from ionledger.errors import RuleViolation
 from ionledger.governance.calendar import WorkCalendar, china_calendar
 from ionledger.governance.registry import Registry, RegistryChange, decode_entry, encode_entry
@@ -28,13 +30,46 @@ class Screened:
     delta: GovernanceDelta = field(default_factory=GovernanceDelta)
 
 
-class Governor:
-    """Holds the registry between batches (reloaded when a registry record changed it)."""
+# (party, battery) pairs a capturing Governor remembers as stored: most events name batteries
+# whose reporter and province are already on record, and each skipped pair is an index probe
+# (INSERT ... ON CONFLICT DO NOTHING) saved. Rows are only ever added (rebuild re-adds the same),
+# so a remembered pair stays true; the bound keeps memory flat (about 40 MB).
+REMEMBERED_PARTIES = 250_000
 
-    def __init__(self, calendar: WorkCalendar | None = None) -> None:
+
+class Governor:
+    """Holds the registry between batches (reloaded when a registry record changed it), and,
+    with ``remember_parties``, which access rows its committed transactions wrote: the caller
+    reports each commit (:meth:`committed`) and rollback (:meth:`rolled_back`)."""
+
+    def __init__(
+        self, calendar: WorkCalendar | None = None, *, remember_parties: bool = False
+    ) -> None:
         self.calendar = calendar or china_calendar()
         self._registry: Registry | None = None
         self._version = -2
+        self._remember = remember_parties
+        self._stored: dict[tuple[str, str], None] = {}  # committed, oldest first
+        self._pending: set[tuple[str, str]] = set()  # written in the open transaction
+
+    def committed(self) -> None:
+        """The open transaction committed: its access rows are stored."""
+        for pair in self._pending:
+            self._stored[pair] = None
+        self._pending.clear()
+        while len(self._stored) > REMEMBERED_PARTIES:
+            del self._stored[next(iter(self._stored))]
+
+    def rolled_back(self) -> None:
+        """The open transaction was abandoned: what it wrote is not stored."""
+        self._pending.clear()
+
+    def _new_parties(self, parties: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not self._remember:
+            return parties
+        fresh = {p for p in parties if p not in self._stored and p not in self._pending}
+        self._pending |= fresh
+        return fresh
 
     def registry(self, writer: Writer) -> Registry:
         version = writer.registry_version()
@@ -99,6 +134,7 @@ class Governor:
             out.kept.append(position)
             self._effects(f, seq, verdict, states, registry, delta, tonnage, tonnage_of)
             seq += 1
+        delta.parties = self._new_parties(delta.parties)
         return out
 
     def _effects(
@@ -117,10 +153,13 @@ class Governor:
             delta.received.append((seq, battery, transfer.ship_seq))
         dest = f.destinations[0] if f.destinations else None
         dest_province = registry.province_of(dest) if dest else None
+        attrs = None
+        if f.stage is Stage.COMMISSIONING and f.ilmd:
+            attrs = BatteryAttributes.from_ilmd(f.ilmd)
         for b in targets_of(f):
             state = states[b]
             before = len(state.transfers)
-            state.advance(f, seq, verdict.receiver)
+            state.advance(f, seq, verdict.receiver, attrs)
             if len(state.transfers) > before:
                 delta.shipped.append((b, seq, f.reporter, dest, verdict.receiver, f.event_time))
         for b in f.battery_kinds:

@@ -8,6 +8,8 @@ rules and access checks consult.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import enum
 import re
@@ -177,6 +179,18 @@ def _check_enterprise(e: Enterprise) -> None:
                 f"enterprise {e.id} manufacturer code",
                 f"{code!r} is not 3 digits or capital letters (GB/T 34014 positions 1-3)",
             )
+    if e.signing_key is not None and len(_b64_or_empty(e.signing_key)) != 32:
+        raise _bad(
+            f"enterprise {e.id} signingKey",
+            "must be the base64 of a 32-byte Ed25519 public key",
+        )
+
+
+def _b64_or_empty(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 @dataclass(slots=True)
@@ -226,11 +240,11 @@ class Registry:
         return e.province if e and e.province != "CN" else None
 
     def white_listed(self, enterprise_id: str, category: WhiteListCategory, day: str) -> bool:
-        entry = self.whitelist.get(f"{enterprise_id}/{category.value}")
+        entry = self.whitelist.get(f"{enterprise_id}/{category}")  # a StrEnum formats as its value
         return entry is not None and entry.valid_on(day)
 
     def capacity_tpa(self, enterprise_id: str, category: WhiteListCategory) -> float | None:
-        entry = self.whitelist.get(f"{enterprise_id}/{category.value}")
+        entry = self.whitelist.get(f"{enterprise_id}/{category}")  # a StrEnum formats as its value
         return None if entry is None else entry.capacity_tpa
 
     # -- changes ----------------------------------------------------------------------------

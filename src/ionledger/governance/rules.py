@@ -229,7 +229,7 @@ def _not_permitted(
     )
 
 
-def _content(
+def input_content(
     targets: list[str], states: dict[str, BatteryState]
 ) -> tuple[dict[str, float], float] | None:
     """Element content (kg) and mass of the inputs, or None if any input cannot be counted."""
@@ -260,11 +260,11 @@ def _content(
 def _recycling(
     f: EventFacts, targets: list[str], states: dict[str, BatteryState], verdict: Verdict
 ) -> str | None:
-    counted = _content(targets, states)
+    counted = input_content(targets, states)
     if counted is None:
         return None  # an input without chemistry and energy on record: nothing to weigh
     content, verdict.processed_kg = counted
-    recovered = _recovered(f)
+    recovered = recovered_elements(f)
     for element, kg in recovered.items():
         if kg > content.get(element, 0.0) + MASS_TOLERANCE_KG:
             return (
@@ -274,7 +274,7 @@ def _recycling(
     return None
 
 
-def _recovered(f: EventFacts) -> dict[str, float]:
+def recovered_elements(f: EventFacts) -> dict[str, float]:
     out: dict[str, float] = {}
     for cls, kg in f.outputs_kg:
         if cls.startswith(MATERIAL_URN_PREFIX):
@@ -352,11 +352,11 @@ def _recovery_alerts(
     verdict: Verdict,
     subject: str,
 ) -> None:
-    counted = _content(targets, states)
+    counted = input_content(targets, states)
     if counted is None:
         return
     content, _mass = counted
-    recovered = _recovered(f)
+    recovered = recovered_elements(f)
     short = {
         element: round(recovered.get(element, 0.0) / content[element], 4)
         for element, threshold in RECOVERY_THRESHOLDS.items()

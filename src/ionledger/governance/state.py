@@ -15,6 +15,13 @@ from ionledger.services.projector import CUSTODY_STAGES, EventFacts
 
 GBT_KINDS = frozenset({"pack", "module", "cell"})
 
+# Plain strings, looked up once: an enum member's .value is a descriptor call, and this runs
+# for every battery of every captured event.
+_RETIRED: str = State.RETIRED.value
+_STATE_AFTER: dict[Stage, str] = {
+    spec.stage: spec.state_after.value for spec in STAGE_BY_NAME.values() if spec.state_after
+}
+
 
 @dataclass(slots=True)
 class Transfer:
@@ -55,24 +62,32 @@ class BatteryState:
 
     @property
     def retired(self) -> bool:
-        return self.left_vehicle or self.state == State.RETIRED.value
+        return self.left_vehicle or self.state == _RETIRED
 
-    def advance(self, f: EventFacts, seq: int, receiver: str | None) -> None:
+    def advance(
+        self,
+        f: EventFacts,
+        seq: int,
+        receiver: str | None,
+        attrs: BatteryAttributes | None = None,
+    ) -> None:
         """Carry the effects of an accepted event forward (as the projections will record);
-        ``receiver`` is the registered enterprise a shipment names. A receipt's matching
+        ``receiver`` is the registered enterprise a shipment names; ``attrs`` the event's ILMD
+        attributes, read once for all the batteries it commissions. A receipt's matching
         shipment is closed by the caller, which found it."""
         self.known = True
         stage = f.stage
         if stage is None:
             return
-        spec = STAGE_BY_NAME[stage]
-        if spec.state_after is not None:
-            self.state = spec.state_after.value
+        after = _STATE_AFTER.get(stage)
+        if after is not None:
+            self.state = after
         if stage in CUSTODY_STAGES:
             self.custodian = f.reporter
         if stage is Stage.COMMISSIONING:
             self.commissioned = True
-            self._attributes(f)
+            if f.ilmd:
+                self._attributes(attrs or BatteryAttributes.from_ilmd(f.ilmd))
         elif stage in (Stage.RECYCLING, Stage.DESTRUCTION):
             self.ended = True
         elif stage is Stage.SHIPPING:
@@ -89,11 +104,8 @@ class BatteryState:
             elif f.action == "DELETE":
                 self.pack = None
 
-    def _attributes(self, f: EventFacts) -> None:
+    def _attributes(self, attrs: BatteryAttributes) -> None:
         """ILMD attributes, first value kept (as the battery projection keeps them)."""
-        if not f.ilmd:
-            return
-        attrs = BatteryAttributes.from_ilmd(f.ilmd)
         if self.chemistry is None and attrs.chemistry is not None:
             self.chemistry = attrs.chemistry.value
         if self.rated_energy_kwh is None:

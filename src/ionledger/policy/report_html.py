@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from ionledger.html_style import REPORT_CSS
 from ionledger.policy.tables import Table
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-thead th { background: #f0f0f0; }
-figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
-.note { color: #555; font-size: 0.85em; }
-"""
 
 
 def _table(table: Table) -> str:
@@ -32,7 +22,7 @@ def page(title: str, intro: list[str], tables: list[Table], figures: list[tuple[
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{REPORT_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         *(f'<p class="note">{escape(line)}</p>' for line in intro),
     ]

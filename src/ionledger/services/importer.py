@@ -22,9 +22,9 @@ from ionledger.epcis.lenient import Tolerated
 from ionledger.epcis.stream import EventStream, iter_events
 from ionledger.epcis.times import now_key
 from ionledger.epcis.xml import MAX_XML_BYTES
-from ionledger.errors import InvalidDocument, InvalidEvent
+from ionledger.errors import InvalidDocument, InvalidEvent, RuleViolation
 from ionledger.governance.engine import Governor
-from ionledger.services.capture import Accepted, accept, duplicate_in_document
+from ionledger.services.capture import Accepted, accept, duplicate_in_document, ignore_fields
 from ionledger.services.log import Checkpointer
 from ionledger.services.projector import Projector
 from ionledger.settings import Settings
@@ -48,6 +48,9 @@ class ImportReport:
     warnings: list[Tolerated] = field(default_factory=list)  # what lenient capture normalised
     warning_count: int = 0
     identities: list[str] = field(default_factory=list)  # the first accepted events' identities
+    # The same, by event index: stored or already present (what one-event captures answer).
+    identity_of: dict[int, str] = field(default_factory=dict)
+    seqs: list[tuple[int, int]] = field(default_factory=list)  # seq ranges stored [start, stop)
 
     @property
     def ok(self) -> bool:
@@ -132,7 +135,7 @@ class Importer:
         self.checkpointer = checkpointer
         self.sign_each = sign_each  # sign after every import, or at most every interval
         # The governance rules; None only where a benchmark measures the pipeline without them.
-        self.governor: Governor | None = Governor() if settings.rules else None
+        self.governor: Governor | None = Governor(remember_parties=True) if settings.rules else None
 
     def import_stream(
         self,
@@ -141,8 +144,14 @@ class Importer:
         source: str = "<stream>",
         proceed: bool = False,
         progress: Callable[[int], None] | None = None,
+        as_enterprise: str | None = None,
     ) -> ImportReport:
+        """Import one document. ``as_enterprise``: the enterprise whose credential sent it; its
+        events report as that enterprise (the default ``ion:reportedBy``) and no other."""
         report = ImportReport(source=source)
+        reporter = as_enterprise or self.reporter
+        if self.governor is not None:
+            self.governor.rolled_back()  # nothing of an earlier, interrupted import is pending
         with _bulk_gc(), self.store.writer() as writer:
             run = _Run(
                 writer,
@@ -154,13 +163,22 @@ class Importer:
                 governor=self.governor,
             )
             events: _Events | None = None
+            ignore: tuple[str, ...] | None = None  # the document's ignoreFields, once known
             try:
                 events = _Events(stream)
                 for index, raw in enumerate(events):
                     report.read += 1
+                    if ignore is None:  # a streamed header is complete once an event is read
+                        ignore = ignore_fields(events.header())
                     result = accept(
-                        raw, index, default_reporter=self.reporter, context=events.context()
+                        raw,
+                        index,
+                        default_reporter=reporter,
+                        context=events.context(),
+                        ignore=ignore,
                     )
+                    if as_enterprise and not isinstance(result, list):
+                        result = _as_itself(result, as_enterprise)
                     if isinstance(result, list):
                         for error in result:
                             report.add_error(error)
@@ -174,9 +192,21 @@ class Importer:
                 report.document_error = exc.message
             run.flush()
             run.finish()
+            report.seqs = run.mine if report.committed else []
             if progress is not None and events is not None:
                 progress(events.bytes_read)
         return report
+
+
+def _as_itself(item: Accepted, enterprise: str) -> Accepted | list[InvalidEvent]:
+    """An enterprise reports only as itself: a credential cannot speak for another party."""
+    if item.prepared.reporter == enterprise:
+        return item
+    reason = (
+        f"ion:reportedBy is {item.prepared.reporter!r} but the credential is {enterprise!r}'s;"
+        " an enterprise reports only as itself"
+    )
+    return [RuleViolation("access.reporter-mismatch", reason, index=item.index)]
 
 
 class _Prefixed:
@@ -208,11 +238,13 @@ class _Events:
         self._json: EventStream | None = None
         self._xml: Iterator[bytes] | None = None
         self._context: Any = None
+        self._document: dict[str, Any] | None = None
         if is_xml(head):
             data = head + stream.read(MAX_XML_BYTES + 1 - len(head))
             if len(data) > MAX_XML_BYTES:
                 raise InvalidDocument(f"XML document exceeds {MAX_XML_BYTES:,} bytes")
             document = read_document(data)
+            self._document = document
             self._context = document.get("@context")
             self.bytes_read = len(data)
             self._xml = iter([msgspec.json.encode(e) for e in events_of(document)])
@@ -223,6 +255,12 @@ class _Events:
         if self._json is not None:
             return self._json.header.fields.get("@context")
         return self._context
+
+    def header(self) -> dict[str, Any]:
+        """The document's members read so far (JSON: those before its events; XML: all)."""
+        if self._json is not None:
+            return self._json.header.fields
+        return self._document or {}
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -270,9 +308,10 @@ class _Run:
         if len(self.batch) >= self.batch_size:
             self.flush()
 
-    def _note(self, identity: str) -> None:
+    def _note(self, identity: str, index: int) -> None:
         if len(self.report.identities) < MAX_NOTED_IDENTITIES:
             self.report.identities.append(identity)
+            self.report.identity_of[index] = identity
 
     def _is_mine(self, seq: int) -> bool:
         return any(lo <= seq < hi for lo, hi in self.mine)
@@ -296,7 +335,7 @@ class _Run:
                 )
             elif seq is not None:
                 self.report.duplicates += 1
-                self._note(identity)
+                self._note(identity, item.index)
             else:
                 first_index[identity] = item.index
                 kept.append(item)
@@ -320,7 +359,7 @@ class _Run:
             if not kept or not self._writing():
                 return
         for item in kept:
-            self._note(item.prepared.identity)
+            self._note(item.prepared.identity, item.index)
         write_batch(self.writer, kept, record_time, governance)
         if self.mine and self.mine[-1][1] == start:  # contiguous: one range, not one per batch
             self.mine[-1] = (self.mine[-1][0], self.writer.next_seq)
@@ -331,6 +370,8 @@ class _Run:
             if self.checkpointer is not None:
                 self.checkpointer.after_write(self.writer)
             self.writer.commit()
+            if self.governor is not None:
+                self.governor.committed()
 
     def finish(self) -> None:
         if self._writing():
@@ -343,6 +384,10 @@ class _Run:
                 self.report.checkpoint = latest if latest >= 0 else None
             self.writer.commit()
             self.report.committed = True
+            if self.governor is not None:
+                self.governor.committed()
         else:
             self.writer.rollback()
             self.report.stored = 0
+            if self.governor is not None:
+                self.governor.rolled_back()

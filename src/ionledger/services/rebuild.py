@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from ionledger.epr.certificates import replay_record
+from ionledger.epr.records import EPR_RECORD_TYPE
 from ionledger.errors import IntegrityError, ValidationError
 from ionledger.governance.engine import Governor
 from ionledger.governance.registry import REGISTRY_RECORD_TYPE, RegistryChange
@@ -32,6 +34,10 @@ def rebuild(store: EventStore, *, batch: int = 10_000) -> int:
                     delta = GovernanceDelta()
                     governor.registry_change(writer, registry_change_of(event), event.seq, delta)
                     writer.apply_governance(delta)
+                elif event.event_type == EPR_RECORD_TYPE:
+                    _replay(writer, governor, run)
+                    run = []
+                    replay_record(writer, governor, event)
                 else:
                     run.append(event)
             _replay(writer, governor, run)

@@ -8,7 +8,7 @@ store's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +43,16 @@ class ScopedStore:
         self, selection: EventSelection, start: int, stop: int, limit: int
     ) -> list[StoredEvent]:
         return self._store.select_events_between(self._narrow(selection), start, stop, limit)
+
+    def iter_events(self, *, batch: int = 10_000) -> Iterator[list[StoredEvent]]:
+        """Every visible event in seq order (the value lists scan these)."""
+        if self._parties is None:
+            yield from self._store.iter_events(batch=batch)
+            return
+        everything, start = self._narrow(EventSelection()), 0
+        while rows := self._store.select_events_between(everything, start, 2**62, batch):
+            yield rows
+            start = rows[-1].seq + 1
 
     def event(self, identity: str) -> StoredEvent | None:
         if self._parties is None:

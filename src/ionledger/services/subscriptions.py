@@ -56,9 +56,13 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ionledger.epcis.documents import query_document
+from ionledger.epcis.epc_format import apply_epc_format
 from ionledger.epcis.times import now_key, utc_key
 from ionledger.errors import ConflictError, NotFound, ValidationError
+from ionledger.governance.access import Principal
+from ionledger.governance.credentials import OPERATOR
 from ionledger.ledger.leaf import record_of
+from ionledger.services.principals import Principals
 from ionledger.services.query import API_PARAMETERS, EventQuery, QueryError, parse_query
 from ionledger.services.schedule import Schedule, SubscriptionControlsError
 from ionledger.store.port import EventStore, NamedQuery, Subscription
@@ -223,6 +227,10 @@ def subscription_view(sub: Subscription) -> dict[str, Any]:
     if sub.delivered_record_time is not None:
         view["minRecordTime"] = sub.delivered_record_time  # recorded up to here: delivered
     view["ion:position"] = sub.next_seq
+    if sub.subscriber is not None:
+        view["ion:subscriber"] = sub.subscriber
+    if sub.epc_format is not None:
+        view["ion:epcFormat"] = sub.epc_format
     return view
 
 
@@ -292,6 +300,7 @@ class QueryService:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self.principals = Principals(store)
 
     def create_query(self, body: Any) -> NamedQuery:
         if not isinstance(body, dict):
@@ -325,7 +334,17 @@ class QueryService:
         if not self.store.delete_named_query(name):
             raise NotFound(f"no query named {name!r}")
 
-    def subscribe(self, name: str, body: Any) -> Subscription:
+    def subscribe(
+        self,
+        name: str,
+        body: Any,
+        principal: Principal | None = None,
+        epc_format: str | None = None,
+    ) -> Subscription:
+        """Subscribe to a query; the subscription delivers what ``principal`` may read, its
+        identifiers in ``epc_format`` (the GS1-EPC-Format of the subscribing request)."""
+        if principal is not None:
+            principal.require_events()
         query = self.query(name)
         if not isinstance(body, dict):
             raise ValidationError('the body must be a JSON object {"dest": ..., "stream": true}')
@@ -356,24 +375,47 @@ class QueryService:
             created_at=_key(now),
             next_seq=start_position(self.store, controls.initial_record_time),
             next_run=None if controls.schedule is None else _key(controls.schedule.next_after(now)),
+            subscriber=_subscriber(principal),
+            epc_format=epc_format,
         )
         if not self.store.add_subscription(sub):
             raise NotFound(f"no query named {name!r}")  # deleted meanwhile
         return sub
 
-    def subscription(self, name: str, subscription_id: str) -> Subscription:
+    def subscription(
+        self, name: str, subscription_id: str, principal: Principal | None = None
+    ) -> Subscription:
+        """A subscription; a principal sees only its own (the operator and admins see all)."""
         found = self.store.subscription(name, subscription_id)
-        if found is None:
+        if found is None or not _sees(principal, found):
             raise NotFound(f"no subscription {subscription_id!r} to query {name!r}")
         return found
 
-    def subscriptions(self, name: str, *, after: str | None, limit: int) -> list[Subscription]:
+    def subscriptions(
+        self, name: str, *, after: str | None, limit: int, principal: Principal | None = None
+    ) -> list[Subscription]:
         self.query(name)
-        return self.store.subscriptions(query_name=name, after=after, limit=limit)
+        found = self.store.subscriptions(query_name=name, after=after, limit=limit)
+        return [s for s in found if _sees(principal, s)]
 
-    def unsubscribe(self, name: str, subscription_id: str) -> None:
+    def unsubscribe(
+        self, name: str, subscription_id: str, principal: Principal | None = None
+    ) -> None:
+        self.subscription(name, subscription_id, principal)
         if not self.store.delete_subscription(name, subscription_id):
             raise NotFound(f"no subscription {subscription_id!r} to query {name!r}")
+
+
+def _subscriber(principal: Principal | None) -> str | None:
+    if principal is None or principal.enterprise in (None, OPERATOR):
+        return None
+    return principal.enterprise
+
+
+def _sees(principal: Principal | None, sub: Subscription) -> bool:
+    if principal is None or principal.enterprise == OPERATOR or "admin" in principal.scopes:
+        return True
+    return sub.subscriber is not None and sub.subscriber == principal.enterprise
 
 
 # -- WebSocket subscriptions -----------------------------------------------------------------
@@ -469,6 +511,7 @@ class DeliveryWorker:
 
     def __init__(self, store: EventStore, config: DeliveryConfig) -> None:
         self.store = store
+        self.principals = Principals(store)
         self.config = config
         self.owner = uuid.uuid4().hex  # this process's lease name
         self.health: dict[str, _Health] = {}
@@ -587,7 +630,8 @@ class DeliveryWorker:
         subscription as it now stands, or None when there is nothing more to do now."""
         health = self.health.get(sub.id)
         limit = health.batch if health is not None and health.batch else self.config.batch
-        batch = await asyncio.to_thread(next_batch, self.store, query, sub.next_seq, limit)
+        reader = self.principals.reader(sub.subscriber)  # what the subscriber may read, now
+        batch = await asyncio.to_thread(next_batch, reader, query, sub.next_seq, limit)
         empty_run = sub.schedule is not None and sub.report_if_empty and first and batch.caught_up
         notified = None
         if batch.records or empty_run:
@@ -617,10 +661,13 @@ class DeliveryWorker:
 
     async def _post(self, sub: Subscription, records: list[dict[str, Any]], limit: int) -> bool:
         assert self._client is not None
-        body = msgspec.json.encode(
-            query_document(records, query_name=sub.query_name, subscription_id=sub.id)
-        )
+        document = query_document(records, query_name=sub.query_name, subscription_id=sub.id)
+        if sub.epc_format is not None:
+            apply_epc_format(document, sub.epc_format, self.principals.company_prefixes())
+        body = msgspec.json.encode(document)
         headers = {"Content-Type": "application/ld+json", **HEADERS}
+        if sub.epc_format is not None:
+            headers["GS1-EPC-Format"] = sub.epc_format
         if sub.signature_token:
             headers["GS1-Signature"] = gs1_signature(sub.signature_token, body)
         try:
@@ -657,8 +704,11 @@ class SubscriptionService(QueryService):
     async def stop(self) -> None:
         await self.worker.stop()
 
-    def watch(self, name: str, controls: Controls) -> Watch:
-        return Watch(self.store, name, controls, batch=self.config.batch)
+    def watch(self, name: str, controls: Controls, principal: Principal | None = None) -> Watch:
+        if principal is not None:
+            principal.require_events()
+        reader = self.principals.reader(_subscriber(principal))
+        return Watch(reader, name, controls, batch=self.config.batch)
 
     def delivery_state(self, subscription_id: str) -> dict[str, Any]:
         """What delivery knows beyond the store: failures since the last success."""

@@ -14,7 +14,7 @@ from ionledger.store.port import EventStore
 from ionledger.store.sql import SqlStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0006"
+HEAD = "0009"
 
 
 def normalise_url(url: str) -> str:

@@ -240,6 +240,8 @@ class Subscription:
     delivered_record_time: str | None = None
     last_notified_at: str | None = None
     next_run: str | None = None  # scheduled: the next query time (UTC key)
+    subscriber: str | None = None  # the enterprise that subscribed; None: the operator
+    epc_format: str | None = None  # GS1-EPC-Format applied to deliveries; None: as captured
 
 
 class Writer(abc.ABC):
@@ -393,6 +395,10 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def capture_job(self, capture_id: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def capture_jobs(self, *, before: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Capture jobs newest first: (created_at, id) below ``before``."""
 
     # -- named queries and subscriptions (EPCIS REST /queries) ------------------------------------
     @abc.abstractmethod

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-metadata = MetaData()
+metadata: MetaData = MetaData()  # annotated: schema_* modules import it cyclically
 
 # seq is assigned by the store under the writer lock: gapless, 0-based, in acceptance order. It is
 # also the event's leaf index in the verifiable log (every accepted event is a leaf, in seq order).
@@ -173,6 +173,10 @@ subscriptions = Table(
     Column("next_run", String(32), nullable=True),  # scheduled: the next query time (UTC key)
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", String(32), nullable=True),
+    # Migration 0009: the enterprise that subscribed (NULL: the operator); deliveries are what
+    # it may read.
+    Column("subscriber", Text, nullable=True),
+    Column("epc_format", String(32), nullable=True),  # GS1-EPC-Format of deliveries
 )
 Index("ix_subscriptions_query", subscriptions.c.query_name, subscriptions.c.id)
 
@@ -270,7 +274,7 @@ signed_captures = Table(
     Column("created_at", String(32), nullable=False),
 )
 
-PROJECTIONS = (
+PROJECTIONS: tuple[Table, ...] = (
     event_batteries,
     batteries,
     genealogy,
@@ -281,3 +285,13 @@ PROJECTIONS = (
     alerts,
     recycler_tonnage,
 )
+
+# The analytics fact tables (migration 0007, docs/analytics.md): projections like those above.
+from ionledger.store.schema_facts import FACT_PROJECTIONS  # noqa: E402
+
+PROJECTIONS = (*PROJECTIONS, *(t.to_metadata(metadata) for t in FACT_PROJECTIONS))
+
+# EPR certificates (migration 0008): defined in schema_epr, registered here.
+from ionledger.store.schema_epr import EPR_PROJECTIONS  # noqa: E402
+
+PROJECTIONS = (*PROJECTIONS, *(t.to_metadata(metadata) for t in EPR_PROJECTIONS))

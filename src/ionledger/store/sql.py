@@ -21,6 +21,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ionledger.epr.records import EPR_RECORD_TYPE
 from ionledger.errors import IntegrityError, StoreError
 from ionledger.governance.registry import REGISTRY_RECORD_TYPE
 from ionledger.ledger.leaf import stored_leaf
@@ -41,6 +42,7 @@ from ionledger.store.port import (
     TestRow,
     Writer,
 )
+from ionledger.store.sql_epr import EprRows, EprWrites
 from ionledger.store.sql_governance import GovernanceRows, GovernanceWrites
 from ionledger.store.sql_subscriptions import SubscriptionRows
 
@@ -170,7 +172,7 @@ def read_edge(query: Callable[[str, Sequence[Any]], list[Any]]) -> TiledTree:
     return TiledTree(edge)
 
 
-class SqlWriter(GovernanceWrites, Writer):
+class SqlWriter(EprWrites, GovernanceWrites, Writer):
     """A writer over one DBAPI connection; subclasses supply locking and bulk inserts."""
 
     def __init__(
@@ -218,15 +220,6 @@ class SqlWriter(GovernanceWrites, Writer):
             cur.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM events")
             self.next_seq = int(cur.fetchone()[0])
             self._tree = read_edge(self._query)
-
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        cur = self._conn.cursor()
-        cur.execute(self._sql(sql), tuple(params))
-        return list(cur.fetchall())
-
-    def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            self._conn.cursor().executemany(self._sql(sql), rows)
 
     def existing(self, identities: Sequence[str]) -> dict[str, int]:
         with translating("looking up stored events"):
@@ -392,8 +385,8 @@ def _match_sql(column: str, match: IdMatch, params: list[Any], *, bytewise: bool
 
 
 def _selection_where(sel: EventSelection, params: list[Any], *, bytewise: bool) -> list[str]:
-    # Registry records share the log (and so the events table) but are not EPCIS events.
-    where: list[str] = [f"event_type <> '{REGISTRY_RECORD_TYPE}'"]
+    # Registry and EPR records share the log (and so the events table) but are not EPCIS events.
+    where: list[str] = [f"event_type NOT IN ('{REGISTRY_RECORD_TYPE}', '{EPR_RECORD_TYPE}')"]
     if sel.event_types:
         where.append(f"event_type IN ({_marks(sel.event_types)})")
         params.extend(sel.event_types)
@@ -455,7 +448,7 @@ def selection_sql(
     return sql, params
 
 
-class SqlStore(GovernanceRows, SubscriptionRows, EventStore):
+class SqlStore(EprRows, GovernanceRows, SubscriptionRows, EventStore):
     """Reads on the engine's pooled connections; subclasses make the engine and the writer."""
 
     def __init__(self, url: str, engine: Engine, paramstyle: Callable[[str], str]) -> None:
@@ -628,7 +621,7 @@ class SqlStore(GovernanceRows, SubscriptionRows, EventStore):
                 if not rows:
                     break
                 after = str(rows[0][0])
-                if after != REGISTRY_RECORD_TYPE:  # not an EPCIS event type
+                if after not in (REGISTRY_RECORD_TYPE, EPR_RECORD_TYPE):  # not EPCIS types
                     values.append(after)
         return values
 
@@ -646,6 +639,17 @@ class SqlStore(GovernanceRows, SubscriptionRows, EventStore):
             return None
         job: dict[str, Any] = msgspec.json.decode(bytes(rows[0][0]))
         return job
+
+    def capture_jobs(self, *, before: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
+        where, params = "", list[Any]([limit])
+        if before is not None:
+            where = " WHERE created_at < ? OR (created_at = ? AND id < ?)"
+            params = [*before[:1], *before, limit]
+        rows = self._rows(
+            f"SELECT doc FROM capture_jobs{where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            params,
+        )
+        return [msgspec.json.decode(bytes(r[0])) for r in rows]
 
     # -- named queries and subscriptions -------------------------------------------------------
     def next_event_seq(self) -> int:

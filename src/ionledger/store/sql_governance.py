@@ -8,7 +8,7 @@ writes in a transaction of its own).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ionledger.governance.state import BatteryState, PackInfo, Transfer
@@ -25,13 +25,24 @@ def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-class GovernanceWrites:
+class ConnectionCalls:
+    """Statements on one open DBAPI connection (``_conn``), written in qmark style and turned
+    into the driver's (``_sql``): what writers and the analytics refresh run their SQL with."""
+
+    _conn: Any
+    _sql: Callable[[str], str]
+
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        raise NotImplementedError
+        cur = self._conn.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        return list(cur.fetchall())
 
     def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        raise NotImplementedError
+        if rows:
+            self._conn.cursor().executemany(self._sql(sql), rows)
 
+
+class GovernanceWrites(ConnectionCalls):
     def registry_version(self) -> int:
         rows = self._query("SELECT COALESCE(MAX(seq), -1) FROM registry_entries", ())
         return int(rows[0][0])

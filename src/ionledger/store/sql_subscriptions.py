@@ -28,6 +28,8 @@ _SUBSCRIPTION_COLUMNS = (
     "delivered_record_time",
     "last_notified_at",
     "next_run",
+    "subscriber",
+    "epc_format",
 )
 # INSERT ... SELECT: PostgreSQL needs the types of parameters it cannot infer from a column.
 _SUBSCRIPTION_MARKS = tuple(
@@ -53,6 +55,8 @@ def _subscription(row: Any) -> Subscription:
         delivered_record_time=row[10],
         last_notified_at=row[11],
         next_run=row[12],
+        subscriber=row[13],
+        epc_format=row[14],
     )
 
 
@@ -120,7 +124,7 @@ class SubscriptionRows:
         params = (
             s.id, s.query_name, s.dest, s.signature_token, s.stream, schedule, s.report_if_empty,
             s.initial_record_time, s.created_at, s.next_seq, s.delivered_record_time,
-            s.last_notified_at, s.next_run, s.query_name,
+            s.last_notified_at, s.next_run, s.subscriber, s.epc_format, s.query_name,
         )  # fmt: skip
         return self._write("storing a subscription", [(sql, params)]) == 1
 

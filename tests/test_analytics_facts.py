@@ -4,6 +4,7 @@ generator planted (truth.json); incremental refreshes, a rebuild and PostgreSQL 
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import shutil
 from collections import Counter, defaultdict
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import factory
+import ionledger.analytics.facts as facts_module
 from generator_kit import Run
 from ionledger.analytics.facts import refresh
 from ionledger.governance.credentials import OPERATOR
@@ -230,3 +233,39 @@ def test_copy_of_a_refreshed_store_stays_refreshed(fleet_store: EventStore, tmp_
         assert refresh(copy).events == 0
     finally:
         copy.close()
+
+
+def test_a_large_refresh_renews_the_planner_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports group on the fact columns; after a big catch-up the planner needs statistics of
+    the tables as they now are (SQLite keeps them in sqlite_stat1 once ANALYZE ran)."""
+    store = init_store(f"sqlite:///{tmp_path / 'stats.db'}")
+    raw = json.dumps(
+        factory.document(factory.lifecycle(factory.code("P"), [factory.code("M")]))
+    ).encode()
+    importer = Importer(store, Settings(database_url=store.url))
+    assert importer.import_stream(io.BytesIO(raw)).ok
+    engine = store.engine  # type: ignore[attr-defined]
+
+    def analysed() -> set[str]:
+        with engine.connect() as conn:
+            listed = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).fetchall()
+            if not listed:
+                return set()
+            return {r[0] for r in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+
+    monkeypatch.setattr(facts_module, "RESTATISTIC_ROWS", 10**9)
+    refresh(store)
+    assert "fact_batteries" not in analysed()  # a small refresh leaves the statistics
+    store.close()
+    store = init_store(f"sqlite:///{tmp_path / 'stats2.db'}")
+    importer = Importer(store, Settings(database_url=store.url))
+    assert importer.import_stream(io.BytesIO(raw)).ok
+    monkeypatch.setattr(facts_module, "RESTATISTIC_ROWS", 1)
+    assert refresh(store).batteries >= 1
+    engine = store.engine  # type: ignore[attr-defined]
+    assert "fact_batteries" in analysed()
+    store.close()

@@ -88,6 +88,14 @@ def test_cli_writes_each_table_of_a_report(report_db: str, tmp_path: Path) -> No
     assert next(iter(csv.DictReader(io.StringIO(missing))))["battery_id"] == "A0"
     ranking = (tmp_path / "leak.inspection.csv").read_text(encoding="utf-8")
     assert [r["party"] for r in csv.DictReader(io.StringIO(ranking))] == ["DL", "DS"]
+    # On the terminal a wide table is one line of name=value pairs per row (a grid of 18
+    # columns would show only ellipses); narrow ones stay grids.
+    text = " ".join(result.output.split())
+    assert "leakage: national" in text
+    assert "year=2024" in text
+    assert "expected_retirements=" in text
+    assert "missing_share" in text  # the inspection list (5 columns) is a grid,
+    assert "rank=" not in text  # not name=value lines
 
 
 @pytest.mark.parametrize(

@@ -6,17 +6,47 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ionledger.cli_common import DbOption, console, fail, settings_of
 from ionledger.errors import IonLedgerError, ValidationError
 
 SHOWN_ROWS = 40
+SHOWN_RECORDS = 12  # rows of a wide table, each printed as name=value pairs
+WIDE = 7  # columns beyond which a grid is unreadable in 80 columns
 PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="Write to this file.")]
+
+
+def _show(
+    report: str, name: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """A report table on the terminal: a grid when it fits, else one line of name=value pairs
+    per row (a wide grid in 80 columns shows only ellipses); the first rows of long tables."""
+    shown = rows[: SHOWN_ROWS if len(columns) <= WIDE else SHOWN_RECORDS]
+    more = (
+        f"; first {len(shown)} shown, all with --json, --csv or --parquet"
+        if len(shown) < len(rows)
+        else ""
+    )
+    title = f"{report}: {name} ({len(rows)} rows{more})"
+    if len(columns) <= WIDE:
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c)
+        for row in shown:
+            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        console.print(table)
+        return
+    console.print(f"[bold]{escape(title)}[/bold]")
+    for row in shown:
+        pairs = (f"{c}={row[c]}" for c in columns if row.get(c) is not None)
+        console.print("  " + escape(", ".join(pairs)), soft_wrap=False)
 
 
 def _day(text: str | None) -> int | None:
@@ -81,12 +111,7 @@ def report(
         typer.echo(output.to_json(result))
         return
     for t in result.tables:
-        table = Table(title=f"{name}: {t.name} ({len(t.rows)} rows)")
-        for c in t.columns:
-            table.add_column(c)
-        for row in t.rows[:SHOWN_ROWS]:
-            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in t.columns))
-        console.print(table)
+        _show(name, t.name, t.columns, t.rows)
     for note in result.notes:
         console.print(note)
     if result.explain is not None:

@@ -22,11 +22,12 @@ from ionledger.analytics.facts_derive import (
     day_of,
     reporting_rows,
 )
-from ionledger.analytics.facts_store import FactTx, locked_transaction
+from ionledger.analytics.facts_store import FactTx, locked_transaction, sql_store
 from ionledger.governance.registry import REGISTRY_RECORD_TYPE, Registry
 from ionledger.services.capture import facts_of_stored
 from ionledger.services.registry import load_registry
 from ionledger.store.port import EventStore
+from ionledger.store.schema_facts import FACT_TABLES
 
 CHUNK_EVENTS = 20_000
 _BATTERY_ROW = itemgetter(*BATTERY_COLUMNS)
@@ -67,7 +68,23 @@ def refresh(store: EventStore, *, chunk: int = CHUNK_EVENTS) -> RefreshReport:
             tx.set_watermark(stop)
         events += read
         batteries += written
+    if batteries >= RESTATISTIC_ROWS:
+        analyze(store)
     return RefreshReport(first, start, events, batteries, time.perf_counter() - started)
+
+
+# A refresh that wrote this many battery rows renews the planner's statistics of the facts:
+# the reports group on their columns, and on SQLite a plan made without statistics (or with
+# those of a much smaller table) sorts where an index would serve. Small refreshes leave them.
+RESTATISTIC_ROWS = 50_000
+
+
+def analyze(store: EventStore) -> None:
+    """ANALYZE the fact tables (both engines keep table statistics for their planners)."""
+    sql = sql_store(store)
+    with sql.engine.begin() as conn:
+        for table in FACT_TABLES:
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def _chunk(tx: FactTx, registry: Registry, start: int, stop: int) -> tuple[int, int]:

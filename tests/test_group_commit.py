@@ -27,12 +27,18 @@ def _service(store: EventStore) -> tuple[CaptureService, list[int]]:
     return service, imports
 
 
-def _send_together(service: CaptureService, events: list[dict[str, Any]]) -> list[CaptureJob]:
-    """Send each event from its own thread while the writer is busy, then free the writer."""
-    jobs: list[CaptureJob | None] = [None] * len(events)
+def _send_together(
+    service: CaptureService, events: list[dict[str, Any]]
+) -> list[CaptureJob | Exception]:
+    """Send each event from its own thread while the writer is busy, then free the writer;
+    each request's answer, or what it raised."""
+    answers: list[CaptureJob | Exception | None] = [None] * len(events)
 
     def send(i: int) -> None:
-        jobs[i] = service.capture_event(events[i])
+        try:
+            answers[i] = service.capture_event(events[i])
+        except Exception as exc:
+            answers[i] = exc
 
     with service._lock:  # the writer is busy: every request queues behind it
         threads = [threading.Thread(target=send, args=(i,)) for i in range(len(events))]
@@ -44,8 +50,13 @@ def _send_together(service: CaptureService, events: list[dict[str, Any]]) -> lis
             time.sleep(0.005)
     for t in threads:
         t.join(10)
-    assert all(j is not None for j in jobs)
-    return [j for j in jobs if j is not None]
+    return [a for a in answers if a is not None]
+
+
+def _jobs(answers: list[CaptureJob | Exception]) -> list[CaptureJob]:
+    jobs = [a for a in answers if isinstance(a, CaptureJob)]
+    assert len(jobs) == len(answers), answers
+    return jobs
 
 
 def test_waiting_events_share_one_commit_and_keep_their_own_answers(store: EventStore) -> None:
@@ -53,7 +64,7 @@ def test_waiting_events_share_one_commit_and_keep_their_own_answers(store: Event
     events = lifecycle(code("P"), [code("M")])[:6]
     bad = event(eventTime="not a time")
     twin = dict(events[2])  # the same eventID again: idempotent, as if sent after
-    jobs = _send_together(service, [*events, bad, twin])
+    jobs = _jobs(_send_together(service, [*events, bad, twin]))
     assert imports == [8 - 1]  # one import of the distinct events (the twin shares its answer)
     assert [j.success for j in jobs] == [True] * 6 + [False, True]
     assert jobs[6].errors[0]["field"] == "eventTime"
@@ -70,6 +81,23 @@ def test_waiting_events_share_one_commit_and_keep_their_own_answers(store: Event
 def test_a_refused_event_does_not_take_the_group_down(store: EventStore) -> None:
     service, _ = _service(store)
     life = lifecycle(code("P"), [code("M")])
-    jobs = _send_together(service, [life[0], {"type": "ObjectEvent"}, life[1]])
+    jobs = _jobs(_send_together(service, [life[0], {"type": "ObjectEvent"}, life[1]]))
     assert [j.success for j in jobs] == [True, False, True]
     assert store.count_events() == 2
+
+
+def test_a_failed_commit_fails_every_event_of_its_group(store: EventStore) -> None:
+    """When the store fails, no waiting request is left without an answer or told it stored."""
+    from ionledger.errors import StoreError
+
+    service, _ = _service(store)
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise StoreError("disk full")
+
+    service.importer.import_stream = broken  # type: ignore[method-assign]
+    events = lifecycle(code("P"), [code("M")])[:3]
+    raised = _send_together(service, events)
+    assert len(raised) == len(events)
+    assert all(isinstance(e, StoreError) for e in raised), raised
+    assert store.count_events() == 0

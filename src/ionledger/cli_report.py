@@ -96,7 +96,8 @@ def report(
             compensation_per_kg=compensation, grid=grid, detail=detail, explain=explain,
         )  # fmt: skip
         url = settings_of(db).database_url if engine in ("sqlite", "postgres") else None
-        result = run(name, facts_of(engine, store_url=url, parquet_dir=parquet_dir), params)
+        with facts_of(engine, store_url=url, parquet_dir=parquet_dir) as facts:
+            result = run(name, facts, params)
         written = []
         if csv is not None:
             written += output.write_csv(result, csv)

@@ -75,10 +75,18 @@ def open_facts(
     return _from_parquet(engine, Path(parquet_dir))
 
 
+def store_engine(store_url: str) -> str:
+    """The engine that reads a store in place: sqlite or postgres."""
+    return (
+        "sqlite"
+        if make_url(normalise_url(store_url)).drivername.startswith("sqlite")
+        else ("postgres")
+    )
+
+
 def _from_store(engine: str, store_url: str) -> FactTables:
     url = make_url(normalise_url(store_url))
-    dialect = "sqlite" if url.drivername.startswith("sqlite") else "postgres"
-    if dialect != engine:
+    if store_engine(store_url) != engine:
         raise ValidationError(f"{store_url!r} is not a {engine} store")
     try:
         if engine == "sqlite":

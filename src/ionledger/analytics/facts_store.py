@@ -21,15 +21,10 @@ from ionledger.store.schema_facts import (
     fact_reporting,
     fact_transfers,
 )
-from ionledger.store.sql import SqlStore, translating
+from ionledger.store.sql import _EVENT_FIELDS, SqlStore, _marks, translating
 from ionledger.store.sql_governance import GovernanceWrites
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
-_EVENT_FIELDS = "seq, identity, event_type, event_time, record_time, reporter, biz_step, doc"
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" * len(values))
 
 
 def _upsert(table: Any, *, add: Sequence[str] = ()) -> str:

@@ -197,8 +197,3 @@ def year_of(day: ir.IntegerValue, years: range = range(2000, 2061)) -> ir.Intege
         return out
 
     return tree(0, len(labels) - 1).cast("int64")
-
-
-def empty_if(table: ir.Table, column: str, value: Any) -> ir.Table:
-    """``table`` filtered to ``column == value`` when a value is given (the report filters)."""
-    return table if value is None else table.filter(table[column] == value)

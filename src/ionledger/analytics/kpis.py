@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ionledger.analytics.kpi_base import Facts, Report, ReportTable
 from ionledger.analytics.kpi_carbon import carbon
@@ -16,6 +17,10 @@ from ionledger.analytics.kpi_recovery import recovery
 from ionledger.analytics.kpi_scorecard import scorecard
 from ionledger.analytics.params import AnalyticsParams
 from ionledger.errors import NotFound
+
+if TYPE_CHECKING:
+    from ionledger.analytics.engines import FactTables
+from ionledger.store.port import EventStore
 
 ReportFn = Callable[[Facts, AnalyticsParams], Report]
 
@@ -48,18 +53,28 @@ def run(name: str, facts: Facts, params: AnalyticsParams | None = None) -> Repor
     return fn(facts, params or AnalyticsParams())
 
 
-def facts_of(engine: str, *, store_url: str | None, parquet_dir: Path | None = None) -> Facts:
-    """The fact tables a report reads: the store's (brought up to date with its events first)
-    on sqlite / postgres, a Parquet export's on duckdb / spark."""
+def facts_of(
+    engine: str,
+    *,
+    store_url: str | None = None,
+    parquet_dir: Path | None = None,
+    store: EventStore | None = None,
+) -> FactTables:
+    """The fact tables a report reads (close them after): the store's, brought up to date with
+    its events first, on sqlite / postgres (``store``: one already open, else ``store_url``);
+    a Parquet export's on duckdb / spark."""
     from ionledger.analytics.engines import open_facts
+    from ionledger.analytics.facts import refresh
 
-    if engine in ("sqlite", "postgres") and store_url is not None:
-        from ionledger.analytics.facts import refresh
+    if store is not None:
+        refresh(store)
+        store_url = store.url
+    elif engine in ("sqlite", "postgres") and store_url is not None:
         from ionledger.store.open import open_store
 
-        store = open_store(store_url)
+        opened = open_store(store_url)
         try:
-            refresh(store)
+            refresh(opened)
         finally:
-            store.close()
+            opened.close()
     return open_facts(engine, store_url=store_url, parquet_dir=parquet_dir)

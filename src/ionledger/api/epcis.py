@@ -39,7 +39,12 @@ from ionledger.epcis.documents import (
     read_document,
     write_xml,
 )
-from ionledger.epcis.epc_format import NO_PREFIXES, apply_cbv_xml_format, apply_epc_format
+from ionledger.epcis.epc_format import (
+    ALWAYS_EPC_URN,
+    NO_PREFIXES,
+    apply_cbv_xml_format,
+    apply_epc_format,
+)
 from ionledger.errors import (
     CaptureLimitExceeded,
     NotAcceptable,
@@ -95,9 +100,11 @@ def wants_xml(accept: str | None) -> bool:
     return False
 
 
-def company_prefixes(request: HTTPConnection) -> CompanyPrefixes:
-    """The GS1 company prefixes the node knows: ``app.state.company_prefixes`` if set, else
-    those of the registry's enterprises. They let a Digital Link be written as an EPC URN."""
+def company_prefixes(request: HTTPConnection, epc_format: str) -> CompanyPrefixes:
+    """The GS1 company prefixes the node knows, where ``epc_format`` needs them (only EPC URNs
+    do): ``app.state.company_prefixes`` if set, else those of the registry's enterprises."""
+    if epc_format != ALWAYS_EPC_URN:
+        return NO_PREFIXES
     found = getattr(request.app.state, "company_prefixes", None)
     if isinstance(found, CompanyPrefixes):
         return found
@@ -111,7 +118,8 @@ def render(document: dict[str, Any], request: Request, status: int = 200) -> Res
     The response says which formats were applied. ``document`` is changed in place."""
     xml = wants_xml(request.headers.get("accept"))
     chosen = negotiation_of(request)
-    apply_epc_format(document, chosen.applied_epc_format, company_prefixes(request))
+    applied = chosen.applied_epc_format
+    apply_epc_format(document, applied, company_prefixes(request, applied))
     headers = {**VERSIONS, "GS1-EPC-Format": chosen.applied_epc_format}
     if xml:  # the binding defines GS1-CBV-XML-Format for XML only
         apply_cbv_xml_format(document, chosen.applied_cbv_xml_format)

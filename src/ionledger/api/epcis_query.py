@@ -113,7 +113,7 @@ def _collection(store: EventStore, request: Request, kind: str) -> Response:
     headers = {**VERSIONS, **next_link(request, token)}
     if kind in IDENTIFIER_RESOURCES:
         applied = negotiation_of(request).applied_epc_format
-        convert = epc_converter(applied, company_prefixes(request))
+        convert = epc_converter(applied, company_prefixes(request, applied))
         members = [convert(m) for m in members] if convert else members
         headers["GS1-EPC-Format"] = applied
     body = {"@context": QUERY_CONTEXT, "type": "Collection", "member": members}

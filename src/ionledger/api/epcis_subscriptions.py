@@ -233,7 +233,7 @@ def subscriptions_router(service: Callable[[], SubscriptionService]) -> APIRoute
         except IonLedgerError as exc:
             await _refuse(websocket, exc)
             return
-        prefixes = company_prefixes(websocket)
+        prefixes = company_prefixes(websocket, chosen.applied_epc_format)
         await websocket.accept()
         closed = asyncio.create_task(_until_closed(websocket))
         try:

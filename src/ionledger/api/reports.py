@@ -64,9 +64,8 @@ def reports_router(store: Callable[[], EventStore]) -> APIRouter:
         detail: bool = False,
     ) -> Response:
         from ionledger.analytics import output, report_html
-        from ionledger.analytics.engines import open_facts
-        from ionledger.analytics.facts import refresh
-        from ionledger.analytics.kpis import REPORTS, run
+        from ionledger.analytics.engines import store_engine
+        from ionledger.analytics.kpis import REPORTS, facts_of, run
         from ionledger.analytics.params import AnalyticsParams
 
         if name not in REPORTS:
@@ -76,10 +75,9 @@ def reports_router(store: Callable[[], EventStore]) -> APIRouter:
             year=year, province=province, producer=producer, jurisdiction=jurisdiction,
             explain=explain, detail=detail,
         )  # fmt: skip
-        refresh(store())
-        url = store().url
-        engine = "postgres" if url.startswith("postgres") else "sqlite"
-        result = run(name, open_facts(engine, store_url=url), params)
+        s = store()
+        with facts_of(store_engine(s.url), store=s) as facts:
+            result = run(name, facts, params)
         if format == "csv":
             t = result.table(table) if table else result.tables[0]
             return Response(output.to_csv(t), media_type="text/csv; charset=utf-8")

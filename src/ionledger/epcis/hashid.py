@@ -31,7 +31,7 @@ canonical Digital Link, whose conversions are importable from here too).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ionledger.epcis.digital_link import (
@@ -127,15 +127,16 @@ def _document_events(document: Any) -> list[Any]:
     raise InvalidDocument("the epcisBody has no eventList")
 
 
-def _ignore_fields(document: dict[str, Any]) -> list[str]:
+def ignore_fields(document: Mapping[str, Any]) -> list[str]:
     """Field names a document says to leave out of the hash (``<prefix>:ignoreFields``, as in
-    the reference's query documents: in queryResults, the header or the document itself)."""
+    the reference's query documents: in queryResults, the header or the document itself); a
+    list of names, or the object XML gives (its keys)."""
     places: list[Any] = [document, document.get("epcisHeader"), document.get("epcisBody")]
-    if isinstance(places[-1], dict):
+    if isinstance(places[-1], Mapping):
         places.append(places[-1].get("queryResults"))
     names: list[str] = []
     for place in places:
-        if not isinstance(place, dict):
+        if not isinstance(place, Mapping):
             continue
         for key, value in place.items():
             if key == "ignoreFields" or key.endswith((":ignoreFields", "}ignoreFields")):
@@ -147,7 +148,7 @@ def _ignore_fields(document: dict[str, Any]) -> list[str]:
 def document_prehash_strings(document: dict[str, Any]) -> list[str]:
     """The pre-hash string of each event of the document, in document order."""
     events = _document_events(document)
-    ctx = Context(document.get("@context"), _ignore_fields(document))
+    ctx = Context(document.get("@context"), ignore_fields(document))
     return [prehash(event, ctx, index) for index, event in enumerate(events)]
 
 

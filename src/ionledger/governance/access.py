@@ -72,16 +72,28 @@ class Principal:
 
 
 def principal_of(credential: Credential, registry: Registry) -> Principal:
-    scopes = frozenset(credential.scopes)
-    if credential.enterprise == OPERATOR:
-        return Principal(OPERATOR, scopes, credential=credential.id)
-    enterprise = registry.enterprise(credential.enterprise)
+    return acting_as(
+        credential.enterprise, frozenset(credential.scopes), registry, credential=credential.id
+    )
+
+
+def acting_as(
+    enterprise_id: str,
+    scopes: frozenset[str],
+    registry: Registry,
+    *,
+    credential: str | None = None,
+) -> Principal:
+    """An enterprise with these scopes, its roles and province as the registry now stands."""
+    if enterprise_id == OPERATOR:
+        return Principal(OPERATOR, scopes, credential=credential)
+    enterprise = registry.enterprise(enterprise_id)
     if enterprise is None:
-        raise Unauthenticated(f"enterprise {credential.enterprise!r} is no longer registered")
+        raise Unauthenticated(f"enterprise {enterprise_id!r} is no longer registered")
     return Principal(
         enterprise.id,
         scopes,
         frozenset(enterprise.roles),
         enterprise.province if enterprise.province != "CN" else None,
-        credential.id,
+        credential,
     )

@@ -178,9 +178,14 @@ def _open_shipment(s: BatteryState, receiver: str) -> Transfer | None:
     return None
 
 
+_WHITE_LISTED_STAGES = frozenset({Stage.RECYCLING, Stage.DISMANTLING, Stage.REPURPOSING})
+
+
 def _white_list(
     f: EventFacts, stage: Stage | None, day: str, reg: Registry
 ) -> tuple[str, str] | None:
+    if stage not in _WHITE_LISTED_STAGES:
+        return None
     me = f.reporter
     recycling = reg.white_listed(me, WhiteListCategory.RECYCLING, day)
     if stage is Stage.RECYCLING and not recycling:

@@ -23,6 +23,7 @@ from ionledger.domain.vocabulary import (
 from ionledger.epcis.checks import event_errors, event_warnings
 from ionledger.epcis.codec import decode_event
 from ionledger.epcis.hashid import event_hash_id
+from ionledger.epcis.hashid import ignore_fields as hashid_ignore_fields
 from ionledger.epcis.lenient import Tolerated, normalise_event
 from ionledger.epcis.model import (
     AggregationEvent,
@@ -184,30 +185,11 @@ def _tolerant(raw: bytes, index: int) -> tuple[bytes, list[Tolerated]]:
 
 
 def ignore_fields(document: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The fields a document says to leave out of its events' hash IDs: ``ignoreFields`` (any
-    prefix: ``repository-x:ignoreFields``) in the document, its ``epcisHeader``, its
-    ``epcisBody`` or a query document's ``queryResults``; a list of names, or the object XML
-    gives (its keys). Where ``ionledger hash`` looks (hashid's document_hash_ids), so that a
+    """The fields a document says to leave out of its events' hash IDs, found exactly where
+    ``ionledger hash`` finds them (:func:`ionledger.epcis.hashid.ignore_fields`), so that a
     captured event's identity is the hash ID it prints. ``document`` may be a streamed
     document's header members alone: members it lacks are not looked in."""
-    if document is None:
-        return ()
-    body = document.get("epcisBody")
-    places = [document, document.get("epcisHeader"), body]
-    if isinstance(body, Mapping):
-        places.append(body.get("queryResults"))
-    names: list[str] = []
-    for place in places:
-        if not isinstance(place, Mapping):
-            continue
-        for key, value in place.items():
-            if key == "ignoreFields" or key.endswith((":ignoreFields", "}ignoreFields")):
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, Mapping):
-                        names.extend(item)
-                    elif isinstance(item, str):
-                        names.append(item)
-    return tuple(names)
+    return tuple(hashid_ignore_fields(document)) if document is not None else ()
 
 
 def accept(

@@ -24,7 +24,7 @@ from ionledger.services.importer import Importer, ImportReport
 from ionledger.services.log import Checkpointer
 from ionledger.services.signed_capture import CaptureSignature
 from ionledger.settings import Settings
-from ionledger.store.port import EventStore
+from ionledger.store.port import EventStore, Writer
 
 BEHAVIOURS = ("rollback", "proceed")
 
@@ -143,24 +143,24 @@ class CaptureService:
             captured_by=principal.enterprise if principal else None,
             signed=signature is not None,
         )
+
+        def keep_signed(writer: Writer, stored: list[tuple[int, int]]) -> None:
+            # In the events' own transaction: no signed event without its evidence.
+            assert signature is not None
+            seqs = (stored[0][0], stored[-1][1] - 1) if stored else None
+            writer.save_signed_capture(
+                job.capture_id, signature.enterprise, signature.public_key,
+                signature.signature, data, seqs, job.created_at,
+            )  # fmt: skip
+
         with self._lock:
             report = self.importer.import_stream(
                 io.BytesIO(data),
                 source=f"capture {job.capture_id}",
                 proceed=behaviour == "proceed",
                 as_enterprise=as_enterprise,
+                on_commit=keep_signed if signature is not None else None,
             )
-            if signature is not None and report.committed:
-                seqs = (report.seqs[0][0], report.seqs[-1][1] - 1) if report.seqs else None
-                self.store.save_signed_capture(
-                    job.capture_id,
-                    signature.enterprise,
-                    signature.public_key,
-                    signature.signature,
-                    data,
-                    seqs,
-                    job.created_at,
-                )
         _finish(job, report)
         job.identities = report.identities
         if keep:
@@ -182,10 +182,17 @@ class CaptureService:
         with self._waiting_lock:
             self._waiting.append(mine)
         with self._lock:
-            if mine.job is None:
+            if mine.job is None and mine.failure is None:
                 with self._waiting_lock:
                     group, self._waiting = self._waiting, []
-                self._commit_group(group)
+                try:
+                    self._commit_group(group)
+                except Exception as exc:  # the store failed: every unanswered one failed with it
+                    for single in group:
+                        if single.job is None:
+                            single.failure = exc
+        if mine.failure is not None:
+            raise mine.failure
         assert mine.job is not None
         return mine.job
 
@@ -250,6 +257,7 @@ class _Single:
     as_enterprise: str | None
     principal: Principal | None
     job: CaptureJob | None = None
+    failure: Exception | None = None  # what the group's commit raised, if it failed
 
 
 def _as_enterprise(principal: Principal | None) -> str | None:

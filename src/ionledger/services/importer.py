@@ -47,10 +47,13 @@ class ImportReport:
     checkpoint: int | None = None  # the size of the checkpoint signed at the end, if any
     warnings: list[Tolerated] = field(default_factory=list)  # what lenient capture normalised
     warning_count: int = 0
-    identities: list[str] = field(default_factory=list)  # the first accepted events' identities
-    # The same, by event index: stored or already present (what one-event captures answer).
+    # The first accepted events' identities (stored or already present), by event index.
     identity_of: dict[int, str] = field(default_factory=dict)
-    seqs: list[tuple[int, int]] = field(default_factory=list)  # seq ranges stored [start, stop)
+
+    @property
+    def identities(self) -> list[str]:
+        """The first accepted events' identities, in acceptance order."""
+        return list(self.identity_of.values())
 
     @property
     def ok(self) -> bool:
@@ -145,9 +148,12 @@ class Importer:
         proceed: bool = False,
         progress: Callable[[int], None] | None = None,
         as_enterprise: str | None = None,
+        on_commit: Callable[[Writer, list[tuple[int, int]]], None] | None = None,
     ) -> ImportReport:
         """Import one document. ``as_enterprise``: the enterprise whose credential sent it; its
-        events report as that enterprise (the default ``ion:reportedBy``) and no other."""
+        events report as that enterprise (the default ``ion:reportedBy``) and no other.
+        ``on_commit``: what else the final commit writes, given the seq ranges stored (in
+        rollback mode, the whole document's)."""
         report = ImportReport(source=source)
         reporter = as_enterprise or self.reporter
         if self.governor is not None:
@@ -161,6 +167,7 @@ class Importer:
                 checkpointer=self.checkpointer,
                 sign_each=self.sign_each,
                 governor=self.governor,
+                on_commit=on_commit,
             )
             events: _Events | None = None
             ignore: tuple[str, ...] | None = None  # the document's ignoreFields, once known
@@ -192,7 +199,6 @@ class Importer:
                 report.document_error = exc.message
             run.flush()
             run.finish()
-            report.seqs = run.mine if report.committed else []
             if progress is not None and events is not None:
                 progress(events.bytes_read)
         return report
@@ -287,8 +293,10 @@ class _Run:
         checkpointer: Checkpointer | None,
         sign_each: bool = True,
         governor: Governor | None = None,
+        on_commit: Callable[[Writer, list[tuple[int, int]]], None] | None = None,
     ) -> None:
         self.writer = writer
+        self.on_commit = on_commit
         self.governor = governor
         self.report = report
         self.proceed = proceed
@@ -309,8 +317,7 @@ class _Run:
             self.flush()
 
     def _note(self, identity: str, index: int) -> None:
-        if len(self.report.identities) < MAX_NOTED_IDENTITIES:
-            self.report.identities.append(identity)
+        if len(self.report.identity_of) < MAX_NOTED_IDENTITIES:
             self.report.identity_of[index] = identity
 
     def _is_mine(self, seq: int) -> bool:
@@ -382,6 +389,8 @@ class _Run:
                     self.checkpointer.after_write(self.writer)
                 latest = self.checkpointer.signed_size
                 self.report.checkpoint = latest if latest >= 0 else None
+            if self.on_commit is not None:
+                self.on_commit(self.writer, self.mine)
             self.writer.commit()
             self.report.committed = True
             if self.governor is not None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 from ionledger.domain.gs1 import CompanyPrefixes
-from ionledger.errors import Unauthenticated
-from ionledger.governance.access import Principal, principal_of
+from ionledger.governance.access import Principal, acting_as, principal_of
 from ionledger.governance.credentials import OPERATOR, authenticate
 from ionledger.governance.registry import Registry
 from ionledger.services.registry import load_registry
@@ -57,11 +56,7 @@ class Principals:
         now stands: a role or province it has lost no longer widens what it reads."""
         if enterprise_id == OPERATOR:
             return Principal.operator()
-        enterprise = self.registry().enterprise(enterprise_id)
-        if enterprise is None:
-            raise Unauthenticated(f"enterprise {enterprise_id!r} is no longer registered")
-        province = enterprise.province if enterprise.province != "CN" else None
-        return Principal(enterprise.id, frozenset({"read"}), frozenset(enterprise.roles), province)
+        return acting_as(enterprise_id, frozenset({"read"}), self.registry())
 
     def reader(self, enterprise_id: str | None) -> EventStore:
         """The store as an enterprise may read it (None: the operator, everything)."""

@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ionledger.epcis.documents import query_document
-from ionledger.epcis.epc_format import apply_epc_format
+from ionledger.epcis.epc_format import ALWAYS_EPC_URN, NO_PREFIXES, apply_epc_format
 from ionledger.epcis.times import now_key, utc_key
 from ionledger.errors import ConflictError, NotFound, ValidationError
 from ionledger.governance.access import Principal
@@ -663,7 +663,9 @@ class DeliveryWorker:
         assert self._client is not None
         document = query_document(records, query_name=sub.query_name, subscription_id=sub.id)
         if sub.epc_format is not None:
-            apply_epc_format(document, sub.epc_format, self.principals.company_prefixes())
+            urns = sub.epc_format == ALWAYS_EPC_URN  # only URNs need the company prefixes
+            prefixes = self.principals.company_prefixes() if urns else NO_PREFIXES
+            apply_epc_format(document, sub.epc_format, prefixes)
         body = msgspec.json.encode(document)
         headers = {"Content-Type": "application/ld+json", **HEADERS}
         if sub.epc_format is not None:

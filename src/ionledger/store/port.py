@@ -295,6 +295,19 @@ class Writer(abc.ABC):
         """Kilograms the enterprise put through recycling in that year."""
 
     @abc.abstractmethod
+    def save_signed_capture(
+        self,
+        capture_id: str,
+        enterprise: str,
+        public_key: str,
+        signature: str,
+        body: bytes,
+        seqs: tuple[int, int] | None,
+        created_at: str,
+    ) -> None:
+        """Keep a signed capture document with the events it added (this transaction's)."""
+
+    @abc.abstractmethod
     def apply_governance(self, delta: GovernanceDelta) -> None:
         """Merge a governance delta into the governance tables."""
 
@@ -524,18 +537,6 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def revoke_credential(self, credential_id: str, at: str) -> bool:
         """Revoke it; False if unknown or already revoked."""
-
-    @abc.abstractmethod
-    def save_signed_capture(
-        self,
-        capture_id: str,
-        enterprise: str,
-        public_key: str,
-        signature: str,
-        body: bytes,
-        seqs: tuple[int, int] | None,
-        created_at: str,
-    ) -> None: ...
 
     @abc.abstractmethod
     def signed_capture(self, capture_id: str) -> dict[str, Any] | None: ...

@@ -130,6 +130,23 @@ class GovernanceWrites(ConnectionCalls):
             )
         }
 
+    def save_signed_capture(
+        self,
+        capture_id: str,
+        enterprise: str,
+        public_key: str,
+        signature: str,
+        body: bytes,
+        seqs: tuple[int, int] | None,
+        created_at: str,
+    ) -> None:
+        first, last = seqs if seqs else (None, None)
+        self._many(
+            "INSERT INTO signed_captures (id, enterprise, public_key, signature, body,"
+            " first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(capture_id, enterprise, public_key, signature, body, first, last, created_at)],
+        )
+
     def apply_governance(self, delta: GovernanceDelta) -> None:
         self._many(
             "INSERT INTO registry_entries (kind, key, doc, seq) VALUES (?, ?, ?, ?)"
@@ -280,28 +297,6 @@ class GovernanceRows:
     def revoke_credential(self, credential_id: str, at: str) -> bool:
         sql = "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
         return self._write("revoking a credential", [(sql, (at, credential_id))]) == 1
-
-    def save_signed_capture(
-        self,
-        capture_id: str,
-        enterprise: str,
-        public_key: str,
-        signature: str,
-        body: bytes,
-        seqs: tuple[int, int] | None,
-        created_at: str,
-    ) -> None:
-        first, last = seqs if seqs else (None, None)
-        self._write(
-            "keeping a signed capture",
-            [
-                (
-                    "INSERT INTO signed_captures (id, enterprise, public_key, signature, body,"
-                    " first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (capture_id, enterprise, public_key, signature, body, first, last, created_at),
-                )
-            ],
-        )
 
     def signed_capture(self, capture_id: str) -> dict[str, Any] | None:
         rows = self._rows(
